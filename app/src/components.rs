@@ -1,0 +1,5 @@
+//! Building blocks shared by several pages.
+
+mod layout;
+
+pub use layout::Layout;

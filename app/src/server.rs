@@ -1,0 +1,14 @@
+//! Server-only domain code: database, passwords, users, audit. Compiled only with `ssr`; nothing
+//! outside this module names sqlx or argon2, so the WASM build never sees them.
+
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod password;
+pub mod secrets;
+pub mod services;
+pub mod users;
+
+pub use db::{Backend, DatabaseUrl, Db};
+pub use error::CoreError;
+pub use services::{Services, services};

@@ -1,0 +1,76 @@
+//! The audit log: who did what to which target, when, and from where. Callers describe the
+//! event; nothing secret may be put in `details`.
+
+use chrono::Utc;
+
+use super::{CoreError, Db, db};
+
+/// Who acted.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// A signed-in user.
+    User { user_id: String, username: String },
+    /// Someone at the server's console (the `portcullis` CLI).
+    Console,
+    /// The gateway itself (start-up, background tasks).
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub actor: Actor,
+    pub action: &'static str,
+    pub target_type: Option<&'static str>,
+    pub target_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub success: bool,
+    pub details: Option<serde_json::Value>,
+}
+
+impl Event {
+    pub fn new(actor: Actor, action: &'static str) -> Self {
+        Self {
+            actor,
+            action,
+            target_type: None,
+            target_id: None,
+            client_addr: None,
+            success: true,
+            details: None,
+        }
+    }
+
+    pub fn target(mut self, kind: &'static str, id: impl Into<String>) -> Self {
+        self.target_type = Some(kind);
+        self.target_id = Some(id.into());
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
+    let (user_id, username) = match &e.actor {
+        Actor::User { user_id, username } => (Some(user_id.as_str()), Some(username.as_str())),
+        Actor::Console => (None, Some("console")),
+        Actor::System => (None, Some("system")),
+    };
+    db::audit::insert(
+        db,
+        &db::audit::NewAuditRow {
+            created_at: Utc::now(),
+            actor_user_id: user_id,
+            actor_username: username,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id.as_deref(),
+            client_addr: e.client_addr.as_deref(),
+            success: e.success,
+            details: e.details.as_ref().map(serde_json::Value::to_string),
+        },
+    )
+    .await
+}

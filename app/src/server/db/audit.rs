@@ -1,0 +1,69 @@
+//! Rows of `audit_log`.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, on_pool};
+use crate::server::CoreError;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub audit_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub actor_user_id: Option<String>,
+    pub actor_username: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub success: bool,
+    pub details: Option<String>,
+}
+
+pub struct NewAuditRow<'a> {
+    pub created_at: DateTime<Utc>,
+    pub actor_user_id: Option<&'a str>,
+    pub actor_username: Option<&'a str>,
+    pub action: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
+    pub success: bool,
+    pub details: Option<String>,
+}
+
+pub async fn insert(db: &Db, r: &NewAuditRow<'_>) -> Result<(), CoreError> {
+    const SQL: &str = "insert into audit_log (created_at, actor_user_id, actor_username, action, \
+        target_type, target_id, client_addr, success, details) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    on_pool!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(r.created_at)
+            .bind(r.actor_user_id)
+            .bind(r.actor_username)
+            .bind(r.action)
+            .bind(r.target_type)
+            .bind(r.target_id)
+            .bind(r.client_addr)
+            .bind(r.success)
+            .bind(&r.details)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// Newest first; `action` filters when given.
+pub async fn list(
+    db: &Db,
+    action: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditRow>, CoreError> {
+    const SQL: &str = "select audit_id, created_at, actor_user_id, actor_username, action, \
+        target_type, target_id, client_addr, success, details from audit_log \
+        where $1 is null or action = $1 order by audit_id desc limit $2 offset $3";
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(SQL).bind(action).bind(limit).bind(offset).fetch_all(pool).await
+    })?)
+}

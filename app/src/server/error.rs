@@ -1,0 +1,52 @@
+//! Errors of the domain layer, and how they reach a server-function caller.
+
+use crate::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+
+    /// True for a unique-constraint violation, on either backend.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+impl From<CoreError> for AppError {
+    /// Server-side detail stays in the log, tagged with a reference the user can quote.
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Invalid { field, message } => AppError::invalid(field, message),
+            CoreError::NotFound(what) => AppError::NotFound(what.to_owned()),
+            CoreError::Conflict(what) => AppError::Conflict(what),
+            CoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable
+            }
+            other => {
+                let reference = uuid::Uuid::now_v7().simple().to_string();
+                tracing::error!(%reference, error = %other, "request failed");
+                AppError::Internal(reference)
+            }
+        }
+    }
+}

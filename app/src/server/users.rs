@@ -1,0 +1,175 @@
+//! Accounts: creation, the first administrator, password resets.
+
+use chrono::Utc;
+use secrecy::SecretString;
+
+use super::{
+    CoreError, Db,
+    audit::{self, Actor},
+    db, password,
+};
+use crate::types::{Role, UserInfo};
+
+/// The username of the administrator created on first start.
+pub const INITIAL_ADMIN: &str = "admin";
+
+/// Usernames are 2 to 64 ASCII letters, digits and `.`, `_`, `-`, `@`, starting with a letter
+/// or digit; keeping them ASCII makes case-insensitive uniqueness mean the same on every backend.
+pub fn check_username(name: &str) -> Result<(), CoreError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+    if !(2..=64).contains(&name.len()) {
+        return Err(CoreError::invalid("username", "must be 2 to 64 characters long"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(allowed) {
+        return Err(CoreError::invalid(
+            "username",
+            "may contain only letters, digits and . _ - @, and must start with a letter or digit",
+        ));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<(), CoreError> {
+    let ok = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if ok { Ok(()) } else { Err(CoreError::invalid("email", "is not a valid email address")) }
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    /// `None` generates a random password, returned once to the caller.
+    pub password: Option<SecretString>,
+    pub must_change_password: bool,
+}
+
+/// Creates a user; returns it, and the generated password when none was given.
+pub async fn create(
+    db: &Db,
+    actor: Actor,
+    new: NewUser,
+) -> Result<(UserInfo, Option<SecretString>), CoreError> {
+    let username = new.username.trim();
+    check_username(username)?;
+    let email = new.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    if let Some(email) = email {
+        check_email(email)?;
+    }
+    let (password, generated) = match new.password {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    password::check_policy(&password)?;
+    let hash = password::hash(password).await?;
+    let user_id = uuid::Uuid::now_v7().to_string();
+    let row = db::users::NewUserRow {
+        user_id: &user_id,
+        username,
+        email,
+        password_hash: Some(&hash),
+        role: new.role,
+        must_change_password: new.must_change_password,
+        now: Utc::now(),
+    };
+    db::users::insert(db, &row).await.map_err(|e| {
+        if e.is_unique_violation() {
+            CoreError::Conflict(format!("a user named `{username}` or with that email"))
+        } else {
+            e
+        }
+    })?;
+    let event = audit::Event::new(actor, "user.create")
+        .target("user", &user_id)
+        .details(serde_json::json!({ "username": username, "role": new.role }));
+    audit::record(db, &event).await?;
+    let user = db::users::find_by_id(db, &user_id).await?.ok_or(CoreError::NotFound("user"))?;
+    Ok((user.into_info()?, generated))
+}
+
+/// On a database with no users, creates `admin` with a random password that must be changed at
+/// first sign-in, and returns that password so it can be shown once. Replicas starting together
+/// race safely: the unique username lets exactly one of them win.
+pub async fn ensure_initial_admin(db: &Db) -> Result<Option<SecretString>, CoreError> {
+    if db::users::count(db).await? > 0 {
+        return Ok(None);
+    }
+    let new = NewUser {
+        username: INITIAL_ADMIN.to_owned(),
+        email: None,
+        role: Role::Admin,
+        password: None,
+        must_change_password: true,
+    };
+    match create(db, Actor::System, new).await {
+        Ok((_, password)) => Ok(password),
+        Err(CoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets a new password (generated when `None`), which must be changed at next sign-in, and
+/// ends every session of the user.
+pub async fn reset_password(
+    db: &Db,
+    actor: Actor,
+    username: &str,
+    password: Option<SecretString>,
+) -> Result<(UserInfo, Option<SecretString>), CoreError> {
+    let user =
+        db::users::find_by_username(db, username).await?.ok_or(CoreError::NotFound("user"))?;
+    let (password, generated) = match password {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    password::check_policy(&password)?;
+    let hash = password::hash(password).await?;
+    db::users::set_password(db, &user.user_id, &hash, true, Utc::now()).await?;
+    let event = audit::Event::new(actor, "user.reset_password").target("user", &user.user_id);
+    audit::record(db, &event).await?;
+    let user =
+        db::users::find_by_id(db, &user.user_id).await?.ok_or(CoreError::NotFound("user"))?;
+    Ok((user.into_info()?, generated))
+}
+
+pub async fn list(
+    db: &Db,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UserInfo>, CoreError> {
+    db::users::list(db, search, limit, offset).await?.into_iter().map(|u| u.into_info()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_checked_with_a_reason() {
+        assert!(check_username("alice").is_ok());
+        assert!(check_username("bob.smith@example.org").is_ok());
+        let e = check_username("-x").unwrap_err().to_string();
+        assert!(e.starts_with("username: may contain only"), "{e}");
+        assert!(check_username("a").is_err());
+        assert!(check_username("Ünïcode").is_err());
+        assert!(check_username("with space").is_err());
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        assert!(check_email("a@example.org").is_ok());
+        assert!(check_email("nope").is_err());
+        assert!(check_email("a@localhost").is_err());
+        assert!(check_email("a b@example.org").is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! The command line: every option also reads a `PORTCULLIS_*` environment variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use app::server::DatabaseUrl;
+use app::types::Role;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Self-hosted gateway: accounts, API keys and per-model permissions in front of LLM inference servers",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+impl Cli {
+    /// The subcommand, `serve` with its defaults when none was given.
+    pub fn command(&self) -> Command {
+        self.command.clone().unwrap_or(Command::Serve(ServeArgs::default()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Optional TOML configuration file; flags and environment variables override it
+    #[arg(long, env = "PORTCULLIS_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for the embedded SQLite database and the generated secrets [default: ./data]
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`
+    /// [default: sqlite://DATA_DIR/portcullis.db]
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Largest number of pooled database connections [default: 16]
+    #[arg(long, env = "PORTCULLIS_DATABASE_MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub database_max_connections: Option<u32>,
+
+    /// Key that signs access tokens, at least 32 characters (prefer the environment or the _FILE
+    /// form: command lines are visible to other local users)
+    #[arg(long, env = "PORTCULLIS_JWT_SECRET", global = true, hide_env_values = true, value_name = "SECRET", conflicts_with = "jwt_secret_file")]
+    pub jwt_secret: Option<SecretString>,
+
+    /// File holding the access-token signing key
+    #[arg(long, env = "PORTCULLIS_JWT_SECRET_FILE", global = true, value_name = "FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// AES-256-GCM keys sealing stored credentials: `id:BASE64[,id:BASE64…]`, the first one
+    /// encrypts; each key is 32 bytes (`openssl rand -base64 32`)
+    #[arg(long, env = "PORTCULLIS_ENCRYPTION_KEYS", global = true, hide_env_values = true, value_name = "KEYS", conflicts_with = "encryption_keys_file")]
+    pub encryption_keys: Option<SecretString>,
+
+    /// File holding the encryption keys
+    #[arg(long, env = "PORTCULLIS_ENCRYPTION_KEYS_FILE", global = true, value_name = "FILE")]
+    pub encryption_keys_file: Option<PathBuf>,
+
+    /// Log format [default: text]
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter, in `tracing` syntax (for example `info,portcullis=debug`) [default: info]
+    #[arg(long, env = "PORTCULLIS_LOG", global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the gateway: web UI, management API and the /v1 proxy (the default)
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit
+    Migrate,
+    /// Manage user accounts from the console
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the configuration, the secrets and the database connection, then exit
+    CheckConfig,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: `site-addr` in the Leptos configuration, 127.0.0.1:3000]
+    #[arg(long, env = "PORTCULLIS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// The Leptos configuration: where the compiled web app is served from [default: Leptos.toml]
+    #[arg(long, env = "PORTCULLIS_LEPTOS_CONFIG", value_name = "FILE")]
+    pub leptos_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal;
+    /// otherwise (or when the input is empty) a random one is generated and printed once
+    Create {
+        /// Username: 2 to 64 letters, digits and . _ - @ (unique, case-insensitive)
+        #[arg(long)]
+        username: String,
+        /// Role of the new user
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: Role,
+        /// Email address
+        #[arg(long)]
+        email: Option<String>,
+        /// Let the user keep this password instead of changing it at first sign-in
+        #[arg(long)]
+        no_password_change: bool,
+    },
+    /// List users
+    List {
+        /// Only users whose username or email contains this text
+        #[arg(long)]
+        search: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password, to be changed at next sign-in, and end all of the user's sessions.
+    /// The password is read from standard input when it is not a terminal; otherwise (or when
+    /// the input is empty) a random one is generated and printed once
+    ResetPassword {
+        /// The user's username
+        username: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve() {
+        let cli = Cli::try_parse_from(["portcullis"]).unwrap();
+        assert!(matches!(cli.command(), Command::Serve(_)));
+    }
+
+    #[test]
+    fn secret_and_secret_file_conflict() {
+        let r = Cli::try_parse_from([
+            "portcullis",
+            "--jwt-secret",
+            "x",
+            "--jwt-secret-file",
+            "/tmp/x",
+        ]);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn bad_database_url_is_refused_with_the_accepted_forms() {
+        let e = Cli::try_parse_from(["portcullis", "--database-url", "mysql://x", "migrate"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sqlite://") && e.contains("postgres://"), "{e}");
+    }
+
+    #[test]
+    fn roles_parse() {
+        let cli = Cli::try_parse_from(["portcullis", "user", "create", "--username", "a", "--role", "admin"])
+            .unwrap();
+        let Some(Command::User(UserCommand::Create { role, .. })) = cli.command else {
+            panic!("parsed {cli:?}");
+        };
+        assert_eq!(role, Role::Admin);
+        assert!(Cli::try_parse_from(["portcullis", "user", "create", "--username", "a", "--role", "root"]).is_err());
+    }
+}

@@ -1,0 +1,107 @@
+use std::{path::Path, sync::Arc};
+
+use anyhow::Context;
+use app::server::{Services, users};
+use leptos::config::{LeptosOptions, get_configuration};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::{
+    AppState,
+    cli::{GlobalArgs, ServeArgs},
+    config::{Settings, secrets},
+    console,
+};
+
+pub const DEFAULT_LEPTOS_CONFIG: &str = "Leptos.toml";
+
+pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
+    // Secrets first: a missing one is a configuration error worth reporting before any I/O.
+    let secrets = secrets::load(global, settings.database_url.backend(), &settings.data_dir)?;
+    let leptos_path = args
+        .leptos_config
+        .clone()
+        .or_else(|| settings.file.server.leptos_config.clone())
+        .unwrap_or_else(|| DEFAULT_LEPTOS_CONFIG.into());
+    let mut leptos_options = leptos_options(&leptos_path)?;
+
+    let db = super::open_database(settings).await?;
+    if let Some(password) = users::ensure_initial_admin(&db).await? {
+        announce_initial_admin(password.expose_secret());
+    }
+
+    let addr = args.listen.or(settings.file.server.listen).unwrap_or(leptos_options.site_addr);
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    leptos_options.site_addr = listener.local_addr()?;
+    let addr = leptos_options.site_addr;
+
+    let state = AppState {
+        leptos_options,
+        services: Services { db: db.clone(), secrets: Arc::new(secrets) },
+    };
+    tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
+    crate::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped accepting requests; closing the database");
+    db.close().await;
+    Ok(())
+}
+
+/// Reads the Leptos configuration and warns when the web app has not been built.
+fn leptos_options(path: &Path) -> anyhow::Result<LeptosOptions> {
+    let display = path.display();
+    let path_str = path.to_str().context("the Leptos configuration path must be valid UTF-8")?;
+    anyhow::ensure!(
+        path.is_file(),
+        "cannot find the Leptos configuration `{display}`: run from the directory that holds it, \
+         or pass --leptos-config"
+    );
+    let options = get_configuration(Some(path_str))
+        .map_err(|e| anyhow::anyhow!("invalid Leptos configuration `{display}`: {e}"))?
+        .leptos_options;
+    let script = Path::new(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .join(format!("{}.js", options.output_name));
+    if !script.is_file() {
+        tracing::warn!(
+            missing = %script.display(),
+            "the web app is not built: pages will render but never become interactive; \
+             run scripts/build-site.sh"
+        );
+    }
+    Ok(options)
+}
+
+/// The first administrator's password is shown once, on the console, and stored nowhere else.
+fn announce_initial_admin(password: &str) {
+    console::out(&format!(
+        "\n  Portcullis created the administrator `{}`.\n  One-time password: {password}\n  \
+         It is shown only now and must be changed at the first sign-in.\n",
+        users::INITIAL_ADMIN
+    ));
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

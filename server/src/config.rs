@@ -1,0 +1,168 @@
+//! Settings: flags and `PORTCULLIS_*` variables first, then the optional TOML file, then defaults.
+
+pub mod secrets;
+
+use std::path::{Path, PathBuf};
+
+use app::server::{DatabaseUrl, db::PoolSettings};
+use serde::Deserialize;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+pub const DEFAULT_DATA_DIR: &str = "data";
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The TOML file given with `--config`. Unknown keys are refused, so a typo is an error rather
+/// than a silently ignored setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: FileServer,
+    #[serde(default)]
+    pub database: FileDatabase,
+    #[serde(default)]
+    pub log: FileLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServer {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<std::net::SocketAddr>,
+    pub leptos_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDatabase {
+    #[serde(default, deserialize_with = "de_database_url")]
+    pub url: Option<DatabaseUrl>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLog {
+    pub format: Option<LogFormat>,
+    pub filter: Option<String>,
+}
+
+fn de_database_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DatabaseUrl>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read the configuration file `{}`: {e}", path.display())
+        })?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid configuration file `{}`: {e}", path.display()))
+    }
+}
+
+/// Settings every command shares, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub pool: PoolSettings,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub file: FileConfig,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| file.server.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match args.database_url.clone().or_else(|| file.database.url.clone()) {
+            Some(url) => url,
+            None => default_sqlite_url(&data_dir)?,
+        };
+        let mut pool = PoolSettings::default();
+        if let Some(n) = args.database_max_connections.or(file.database.max_connections) {
+            anyhow::ensure!(n > 0, "the database needs at least one connection");
+            pool.max_connections = n;
+        }
+        Ok(Self {
+            database_url,
+            pool,
+            log_format: args.log_format.or(file.log.format).unwrap_or(LogFormat::Text),
+            log_filter: args
+                .log
+                .clone()
+                .or_else(|| file.log.filter.clone())
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
+            data_dir,
+            file,
+        })
+    }
+}
+
+fn default_sqlite_url(data_dir: &Path) -> anyhow::Result<DatabaseUrl> {
+    let path = data_dir.join("portcullis.db");
+    let path = path
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the data directory path must be valid UTF-8"))?;
+    format!("sqlite://{path}").parse().map_err(anyhow::Error::msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn resolve(args: &[&str]) -> anyhow::Result<Settings> {
+        let mut argv = vec!["portcullis"];
+        argv.extend_from_slice(args);
+        Settings::resolve(&Cli::try_parse_from(argv)?.global)
+    }
+
+    #[test]
+    fn defaults_to_sqlite_in_the_data_directory() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite://data/portcullis.db");
+        let s = resolve(&["--data-dir", "/var/lib/pc"]).unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite:///var/lib/pc/portcullis.db");
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portcullis.toml");
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"postgres://u:p@localhost/db\"\nmax_connections = 3\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = resolve(&["--config", p]).unwrap();
+        assert_eq!(s.database_url.expose(), "postgres://u:p@localhost/db");
+        assert_eq!(s.pool.max_connections, 3);
+        assert_eq!(s.log_format, LogFormat::Json);
+        let s = resolve(&["--config", p, "--database-url", "sqlite://x.db", "--log-format", "text"]).unwrap();
+        assert_eq!(s.database_url.expose(), "sqlite://x.db");
+        assert_eq!(s.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[database]\nurll = \"sqlite://x\"\n").unwrap();
+        let e = resolve(&["--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        assert!(e.contains("urll"), "{e}");
+    }
+}

@@ -1,0 +1,3 @@
+//! Plain HTTP routes outside the web app.
+
+pub mod health;
