@@ -7,6 +7,8 @@ pub mod error;
 pub mod password;
 pub mod secrets;
 pub mod services;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 
 pub use db::{Backend, DatabaseUrl, Db};

@@ -1,0 +1,158 @@
+//! Test fixtures: a fresh, migrated database on either backend.
+//!
+//! PostgreSQL tests use the server named by `PORTCULLIS_TEST_POSTGRES_URL` (scripts/test.sh
+//! starts a throw-away one) and create a database of their own on it, so tests run in
+//! parallel without seeing each other's rows.
+
+use std::str::FromStr;
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::{Backend, DatabaseUrl, Db, db::PoolSettings};
+
+pub const POSTGRES_URL_VAR: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+/// A migrated database that lives as long as this value (SQLite) or until [`TestDb::drop_db`]
+/// (PostgreSQL).
+pub struct TestDb {
+    pub db: Db,
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::sqlite().await,
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A SQLite file in a temporary directory, as the gateway uses by default.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url: DatabaseUrl = format!("sqlite://{}/portcullis.db", dir.path().display())
+            .parse()
+            .expect("sqlite URL");
+        let db = connect(&url).await;
+        Self { db, url, _dir: Some(dir), pg: None }
+    }
+
+    /// A new database on the test PostgreSQL server.
+    pub async fn postgres() -> Self {
+        let admin = postgres_admin_url();
+        let name = format!("portcullis_t_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("cannot reach the test PostgreSQL server at {admin}: {e}")
+        });
+        conn.execute(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let url = DatabaseUrl::from_str(&with_database(&admin, &name)).expect("postgres URL");
+        let db = connect(&url).await;
+        Self { db, url, _dir: None, pg: Some((admin, name)) }
+    }
+
+    /// Closes the pool and, on PostgreSQL, drops the database.
+    pub async fn drop_db(self) {
+        self.db.close().await;
+        if let Some((admin, name)) = self.pg {
+            let mut conn = PgConnection::connect(&admin).await.expect("admin connection");
+            conn.execute(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+async fn connect(url: &DatabaseUrl) -> Db {
+    let settings = PoolSettings { max_connections: 5, ..PoolSettings::default() };
+    let db = Db::connect(url, &settings).await.expect("connect to the test database");
+    db.migrate().await.expect("migrate the test database");
+    db
+}
+
+/// The URL of the test PostgreSQL server. Missing is a failure, not a skip: a suite that
+/// quietly tests one backend proves nothing about the other.
+pub fn postgres_admin_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{POSTGRES_URL_VAR} is not set: run the tests through scripts/test.sh, which starts a \
+             throw-away PostgreSQL server, or point it at one (postgres://USER@HOST:PORT/postgres)"
+        )
+    })
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(super::with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
+        assert_eq!(super::with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(
+            super::with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}
+
+/// A value bound to a raw test query.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(&'static str),
+    Int(i64),
+    Bool(bool),
+    Null,
+    Now,
+}
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Text(s) => q.bind(*s),
+                Arg::Int(i) => q.bind(*i),
+                Arg::Bool(b) => q.bind(*b),
+                Arg::Null => q.bind(None::<String>),
+                Arg::Now => q.bind(chrono::Utc::now()),
+            };
+        }
+        q
+    }};
+}
+
+impl TestDb {
+    /// Runs one statement with the same SQL on either backend; returns the rows affected.
+    pub async fn exec(&self, sql: &'static str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+        super::db::on_pool!(&self.db, |pool| {
+            bind_all!(sqlx::query(sql), args).execute(pool).await.map(|r| r.rows_affected())
+        })
+    }
+
+    /// The single integer a query returns.
+    pub async fn scalar(&self, sql: &'static str, args: &[Arg]) -> i64 {
+        super::db::on_pool!(&self.db, |pool| {
+            bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(pool).await
+        })
+        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
+    }
+}

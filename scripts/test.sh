@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check: formatting, lints, the unit and integration tests on SQLite and on a
+# throw-away PostgreSQL server, and the browser tests against the real server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=$SECONDS
+step() { echo; echo "==> $* ($((SECONDS - START)) s)"; }
+
+step setup
+scripts/setup.sh --test
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "build: WASM client and server"
+scripts/build-site.sh
+
+# Lint each feature set on its own: `ssr` and `hydrate` must never be unified.
+step "clippy: server and app (ssr)"
+cargo clippy -p server -p app --features app/testing --all-targets --locked -- -D warnings
+step "clippy: frontend (wasm32)"
+cargo clippy -p frontend --target wasm32-unknown-unknown --profile wasm-release --locked -- -D warnings
+
+step "tests: app and server, SQLite and PostgreSQL"
+scripts/with-postgres.sh cargo test -p app -p server --features app/testing --locked
+
+step "tests: browser (Playwright, Chromium)"
+(cd end2end && npx playwright test)
+
+step "all checks passed"
