@@ -24,7 +24,9 @@ pub struct Cli {
 impl Cli {
     /// The subcommand, `serve` with its defaults when none was given.
     pub fn command(&self) -> Command {
-        self.command.clone().unwrap_or(Command::Serve(ServeArgs::default()))
+        self.command
+            .clone()
+            .unwrap_or(Command::Serve(ServeArgs::default()))
     }
 }
 
@@ -40,29 +42,64 @@ pub struct GlobalArgs {
 
     /// Database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`
     /// [default: sqlite://DATA_DIR/portcullis.db]
-    #[arg(long, env = "PORTCULLIS_DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<DatabaseUrl>,
 
     /// Largest number of pooled database connections [default: 16]
-    #[arg(long, env = "PORTCULLIS_DATABASE_MAX_CONNECTIONS", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_MAX_CONNECTIONS",
+        global = true,
+        value_name = "N"
+    )]
     pub database_max_connections: Option<u32>,
 
     /// Key that signs access tokens, at least 32 characters (prefer the environment or the _FILE
     /// form: command lines are visible to other local users)
-    #[arg(long, env = "PORTCULLIS_JWT_SECRET", global = true, hide_env_values = true, value_name = "SECRET", conflicts_with = "jwt_secret_file")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_JWT_SECRET",
+        global = true,
+        hide_env_values = true,
+        value_name = "SECRET",
+        conflicts_with = "jwt_secret_file"
+    )]
     pub jwt_secret: Option<SecretString>,
 
     /// File holding the access-token signing key
-    #[arg(long, env = "PORTCULLIS_JWT_SECRET_FILE", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_JWT_SECRET_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
     pub jwt_secret_file: Option<PathBuf>,
 
     /// AES-256-GCM keys sealing stored credentials: `id:BASE64[,id:BASE64…]`, the first one
     /// encrypts; each key is 32 bytes (`openssl rand -base64 32`)
-    #[arg(long, env = "PORTCULLIS_ENCRYPTION_KEYS", global = true, hide_env_values = true, value_name = "KEYS", conflicts_with = "encryption_keys_file")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_ENCRYPTION_KEYS",
+        global = true,
+        hide_env_values = true,
+        value_name = "KEYS",
+        conflicts_with = "encryption_keys_file"
+    )]
     pub encryption_keys: Option<SecretString>,
 
     /// File holding the encryption keys
-    #[arg(long, env = "PORTCULLIS_ENCRYPTION_KEYS_FILE", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_ENCRYPTION_KEYS_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
     pub encryption_keys_file: Option<PathBuf>,
 
     /// Log format [default: text]
@@ -155,7 +192,7 @@ mod tests {
 
     #[test]
     fn definition_is_consistent() {
-        Cli::command().debug_assert();
+        <Cli as CommandFactory>::command().debug_assert();
     }
 
     #[test]
@@ -186,12 +223,31 @@ mod tests {
 
     #[test]
     fn roles_parse() {
-        let cli = Cli::try_parse_from(["portcullis", "user", "create", "--username", "a", "--role", "admin"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "user",
+            "create",
+            "--username",
+            "a",
+            "--role",
+            "admin",
+        ])
+        .unwrap();
         let Some(Command::User(UserCommand::Create { role, .. })) = cli.command else {
             panic!("parsed {cli:?}");
         };
         assert_eq!(role, Role::Admin);
-        assert!(Cli::try_parse_from(["portcullis", "user", "create", "--username", "a", "--role", "root"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "portcullis",
+                "user",
+                "create",
+                "--username",
+                "a",
+                "--role",
+                "root"
+            ])
+            .is_err()
+        );
     }
 }

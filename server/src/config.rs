@@ -48,15 +48,21 @@ pub struct FileLog {
     pub filter: Option<String>,
 }
 
-fn de_database_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DatabaseUrl>, D::Error> {
+fn de_database_url<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DatabaseUrl>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
-    s.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
+    s.map(|s| s.parse().map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("cannot read the configuration file `{}`: {e}", path.display())
+            anyhow::anyhow!(
+                "cannot read the configuration file `{}`: {e}",
+                path.display()
+            )
         })?;
         toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("invalid configuration file `{}`: {e}", path.display()))
@@ -85,19 +91,29 @@ impl Settings {
             .clone()
             .or_else(|| file.server.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = match args.database_url.clone().or_else(|| file.database.url.clone()) {
+        let database_url = match args
+            .database_url
+            .clone()
+            .or_else(|| file.database.url.clone())
+        {
             Some(url) => url,
             None => default_sqlite_url(&data_dir)?,
         };
         let mut pool = PoolSettings::default();
-        if let Some(n) = args.database_max_connections.or(file.database.max_connections) {
+        if let Some(n) = args
+            .database_max_connections
+            .or(file.database.max_connections)
+        {
             anyhow::ensure!(n > 0, "the database needs at least one connection");
             pool.max_connections = n;
         }
         Ok(Self {
             database_url,
             pool,
-            log_format: args.log_format.or(file.log.format).unwrap_or(LogFormat::Text),
+            log_format: args
+                .log_format
+                .or(file.log.format)
+                .unwrap_or(LogFormat::Text),
             log_filter: args
                 .log
                 .clone()
@@ -114,7 +130,9 @@ fn default_sqlite_url(data_dir: &Path) -> anyhow::Result<DatabaseUrl> {
     let path = path
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the data directory path must be valid UTF-8"))?;
-    format!("sqlite://{path}").parse().map_err(anyhow::Error::msg)
+    format!("sqlite://{path}")
+        .parse()
+        .map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]
@@ -135,7 +153,10 @@ mod tests {
         let s = resolve(&[]).unwrap();
         assert_eq!(s.database_url.expose(), "sqlite://data/portcullis.db");
         let s = resolve(&["--data-dir", "/var/lib/pc"]).unwrap();
-        assert_eq!(s.database_url.expose(), "sqlite:///var/lib/pc/portcullis.db");
+        assert_eq!(
+            s.database_url.expose(),
+            "sqlite:///var/lib/pc/portcullis.db"
+        );
     }
 
     #[test]
@@ -152,7 +173,15 @@ mod tests {
         assert_eq!(s.database_url.expose(), "postgres://u:p@localhost/db");
         assert_eq!(s.pool.max_connections, 3);
         assert_eq!(s.log_format, LogFormat::Json);
-        let s = resolve(&["--config", p, "--database-url", "sqlite://x.db", "--log-format", "text"]).unwrap();
+        let s = resolve(&[
+            "--config",
+            p,
+            "--database-url",
+            "sqlite://x.db",
+            "--log-format",
+            "text",
+        ])
+        .unwrap();
         assert_eq!(s.database_url.expose(), "sqlite://x.db");
         assert_eq!(s.log_format, LogFormat::Text);
     }
@@ -162,7 +191,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "[database]\nurll = \"sqlite://x\"\n").unwrap();
-        let e = resolve(&["--config", path.to_str().unwrap()]).unwrap_err().to_string();
+        let e = resolve(&["--config", path.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("urll"), "{e}");
     }
 }

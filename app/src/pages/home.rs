@@ -14,7 +14,10 @@ pub fn Home() -> impl IntoView {
         None if check.pending().get() => "Checking…".to_owned(),
         None => "Not checked yet.".to_owned(),
         Some(Ok(s)) if s.ready => format!("Portcullis {} is ready.", s.version),
-        Some(Ok(s)) => format!("Portcullis {} is running but its database is not ready.", s.version),
+        Some(Ok(s)) => format!(
+            "Portcullis {} is running but its database is not ready.",
+            s.version
+        ),
         Some(Err(e)) => format!("The gateway did not answer: {e}"),
     };
 

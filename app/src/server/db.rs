@@ -12,7 +12,9 @@ use std::{fmt, str::FromStr, time::Duration};
 use sqlx::{
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
 };
 
 use super::CoreError;
@@ -117,7 +119,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -201,8 +206,7 @@ impl Db {
     /// The newest migration applied to the database, if any.
     pub async fn latest_applied_migration(&self) -> Result<Option<i64>, CoreError> {
         const SQL: &str = "select max(version) from _sqlx_migrations where success";
-        let v: Option<i64> =
-            on_pool!(self, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await)?;
+        let v: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await)?;
         Ok(v)
     }
 

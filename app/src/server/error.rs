@@ -5,7 +5,10 @@ use crate::AppError;
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0} already exists")]
@@ -22,7 +25,10 @@ pub enum CoreError {
 
 impl CoreError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 
     /// True for a unique-constraint violation, on either backend.

@@ -50,7 +50,9 @@ pub async fn verify(password: SecretString, phc: String) -> Result<bool, CoreErr
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
-        Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok()
+        Argon2::default()
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .map_err(|e| CoreError::Internal(format!("password check task failed: {e}")))
@@ -72,17 +74,34 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_with_argon2id_and_verifies_only_the_right_password() {
-        let phc = hash(SecretString::from("correct horse battery")).await.unwrap();
+        let phc = hash(SecretString::from("correct horse battery"))
+            .await
+            .unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(verify(SecretString::from("correct horse battery"), phc.clone()).await.unwrap());
-        assert!(!verify(SecretString::from("correct horse batterY"), phc).await.unwrap());
-        assert!(!verify(SecretString::from("x"), "not a hash".into()).await.unwrap());
+        assert!(
+            verify(SecretString::from("correct horse battery"), phc.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(SecretString::from("correct horse batterY"), phc)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(SecretString::from("x"), "not a hash".into())
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
     fn policy_explains_what_is_wrong() {
         let e = check_policy(&SecretString::from("short")).unwrap_err();
-        assert_eq!(e.to_string(), "password: must be at least 12 characters long");
+        assert_eq!(
+            e.to_string(),
+            "password: must be at least 12 characters long"
+        );
         assert!(check_policy(&SecretString::from("x".repeat(MAX_LEN + 1))).is_err());
         assert!(check_policy(&generate()).is_ok());
     }

@@ -64,7 +64,12 @@ impl Keyring {
     pub fn parse(raw: &SecretString) -> Result<Self, CoreError> {
         const HOW: &str = "generate a key with `openssl rand -base64 32`";
         let mut keys = Vec::new();
-        for item in raw.expose_secret().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in raw
+            .expose_secret()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let (id, b64) = item.split_once(':').unwrap_or(("k1", item));
             if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(CoreError::Config(format!(
@@ -78,9 +83,14 @@ impl Keyring {
                 CoreError::Config(format!("encryption key `{id}` must be 32 bytes; {HOW}"))
             })?;
             if keys.iter().any(|k: &EncryptionKey| k.id == id) {
-                return Err(CoreError::Config(format!("encryption key id `{id}` appears twice")));
+                return Err(CoreError::Config(format!(
+                    "encryption key id `{id}` appears twice"
+                )));
             }
-            keys.push(EncryptionKey { id: id.to_owned(), key: SecretBox::new(Box::new(key)) });
+            keys.push(EncryptionKey {
+                id: id.to_owned(),
+                key: SecretBox::new(Box::new(key)),
+            });
         }
         if keys.is_empty() {
             return Err(CoreError::Config(format!("no encryption key given; {HOW}")));
@@ -106,7 +116,9 @@ impl Keyring {
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|k| format!("{}:***", k.id))).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|k| format!("{}:***", k.id)))
+            .finish()
     }
 }
 
@@ -142,11 +154,18 @@ mod tests {
     #[test]
     fn bad_keys_are_refused_with_a_hint() {
         let short = STANDARD.encode([1u8; 16]);
-        let e = Keyring::parse(&SecretString::from(short)).unwrap_err().to_string();
-        assert!(e.contains("must be 32 bytes") && e.contains("openssl rand -base64 32"), "{e}");
+        let e = Keyring::parse(&SecretString::from(short))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("must be 32 bytes") && e.contains("openssl rand -base64 32"),
+            "{e}"
+        );
         assert!(Keyring::parse(&SecretString::from("k1:!!!")).is_err());
         assert!(Keyring::parse(&SecretString::from("")).is_err());
-        let e = JwtSecret::parse(&SecretString::from("too short")).unwrap_err().to_string();
+        let e = JwtSecret::parse(&SecretString::from("too short"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("openssl rand -base64 48"), "{e}");
     }
 

@@ -36,40 +36,59 @@ impl TestDb {
             .parse()
             .expect("sqlite URL");
         let db = connect(&url).await;
-        Self { db, url, _dir: Some(dir), pg: None }
+        Self {
+            db,
+            url,
+            _dir: Some(dir),
+            pg: None,
+        }
     }
 
     /// A new database on the test PostgreSQL server.
     pub async fn postgres() -> Self {
         let admin = postgres_admin_url();
         let name = format!("portcullis_t_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("cannot reach the test PostgreSQL server at {admin}: {e}")
-        });
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server at {admin}: {e}"));
         conn.execute(sqlx::AssertSqlSafe(format!("create database {name}")))
             .await
             .expect("create test database");
         conn.close().await.ok();
         let url = DatabaseUrl::from_str(&with_database(&admin, &name)).expect("postgres URL");
         let db = connect(&url).await;
-        Self { db, url, _dir: None, pg: Some((admin, name)) }
+        Self {
+            db,
+            url,
+            _dir: None,
+            pg: Some((admin, name)),
+        }
     }
 
     /// Closes the pool and, on PostgreSQL, drops the database.
     pub async fn drop_db(self) {
         self.db.close().await;
         if let Some((admin, name)) = self.pg {
-            let mut conn = PgConnection::connect(&admin).await.expect("admin connection");
-            conn.execute(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+            let mut conn = PgConnection::connect(&admin)
                 .await
-                .expect("drop test database");
+                .expect("admin connection");
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "drop database if exists {name} with (force)"
+            )))
+            .await
+            .expect("drop test database");
         }
     }
 }
 
 async fn connect(url: &DatabaseUrl) -> Db {
-    let settings = PoolSettings { max_connections: 5, ..PoolSettings::default() };
-    let db = Db::connect(url, &settings).await.expect("connect to the test database");
+    let settings = PoolSettings {
+        max_connections: 5,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(url, &settings)
+        .await
+        .expect("connect to the test database");
     db.migrate().await.expect("migrate the test database");
     db
 }
@@ -105,8 +124,14 @@ fn with_database(url: &str, name: &str) -> String {
 mod tests {
     #[test]
     fn replaces_the_database_name() {
-        assert_eq!(super::with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
-        assert_eq!(super::with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(
+            super::with_database("postgres://u@h:1/postgres", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h:1", "x"),
+            "postgres://u@h:1/x"
+        );
         assert_eq!(
             super::with_database("postgres://u@h/postgres?sslmode=disable", "x"),
             "postgres://u@h/x?sslmode=disable"
@@ -144,15 +169,29 @@ impl TestDb {
     /// Runs one statement with the same SQL on either backend; returns the rows affected.
     pub async fn exec(&self, sql: &'static str, args: &[Arg]) -> Result<u64, sqlx::Error> {
         super::db::on_pool!(&self.db, |pool| {
-            bind_all!(sqlx::query(sql), args).execute(pool).await.map(|r| r.rows_affected())
+            bind_all!(sqlx::query(sql), args)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })
     }
 
     /// The single integer a query returns.
     pub async fn scalar(&self, sql: &'static str, args: &[Arg]) -> i64 {
         super::db::on_pool!(&self.db, |pool| {
-            bind_all!(sqlx::query_scalar::<_, i64>(sql), args).fetch_one(pool).await
+            bind_all!(sqlx::query_scalar::<_, i64>(sql), args)
+                .fetch_one(pool)
+                .await
         })
         .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
+    }
+}
+
+/// Fresh random secrets, as a deployment would configure them.
+pub fn secrets() -> super::secrets::Secrets {
+    use super::secrets::{JwtSecret, Keyring, Secrets};
+    Secrets {
+        jwt: JwtSecret::parse(&JwtSecret::generate()).expect("generated JWT secret parses"),
+        keyring: Keyring::parse(&Keyring::generate()).expect("generated keyring parses"),
     }
 }

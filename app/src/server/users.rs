@@ -18,7 +18,10 @@ pub const INITIAL_ADMIN: &str = "admin";
 pub fn check_username(name: &str) -> Result<(), CoreError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
     if !(2..=64).contains(&name.len()) {
-        return Err(CoreError::invalid("username", "must be 2 to 64 characters long"));
+        return Err(CoreError::invalid(
+            "username",
+            "must be 2 to 64 characters long",
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(allowed) {
         return Err(CoreError::invalid(
@@ -35,7 +38,11 @@ fn check_email(email: &str) -> Result<(), CoreError> {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
         })
         && !email.chars().any(char::is_whitespace);
-    if ok { Ok(()) } else { Err(CoreError::invalid("email", "is not a valid email address")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid("email", "is not a valid email address"))
+    }
 }
 
 pub struct NewUser {
@@ -55,7 +62,11 @@ pub async fn create(
 ) -> Result<(UserInfo, Option<SecretString>), CoreError> {
     let username = new.username.trim();
     check_username(username)?;
-    let email = new.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let email = new
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     if let Some(email) = email {
         check_email(email)?;
     }
@@ -89,7 +100,9 @@ pub async fn create(
         .target("user", &user_id)
         .details(serde_json::json!({ "username": username, "role": new.role }));
     audit::record(db, &event).await?;
-    let user = db::users::find_by_id(db, &user_id).await?.ok_or(CoreError::NotFound("user"))?;
+    let user = db::users::find_by_id(db, &user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
     Ok((user.into_info()?, generated))
 }
 
@@ -122,8 +135,9 @@ pub async fn reset_password(
     username: &str,
     password: Option<SecretString>,
 ) -> Result<(UserInfo, Option<SecretString>), CoreError> {
-    let user =
-        db::users::find_by_username(db, username).await?.ok_or(CoreError::NotFound("user"))?;
+    let user = db::users::find_by_username(db, username)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
     let (password, generated) = match password {
         Some(p) => (p, None),
         None => {
@@ -136,8 +150,9 @@ pub async fn reset_password(
     db::users::set_password(db, &user.user_id, &hash, true, Utc::now()).await?;
     let event = audit::Event::new(actor, "user.reset_password").target("user", &user.user_id);
     audit::record(db, &event).await?;
-    let user =
-        db::users::find_by_id(db, &user.user_id).await?.ok_or(CoreError::NotFound("user"))?;
+    let user = db::users::find_by_id(db, &user.user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
     Ok((user.into_info()?, generated))
 }
 
@@ -147,7 +162,11 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<UserInfo>, CoreError> {
-    db::users::list(db, search, limit, offset).await?.into_iter().map(|u| u.into_info()).collect()
+    db::users::list(db, search, limit, offset)
+        .await?
+        .into_iter()
+        .map(|u| u.into_info())
+        .collect()
 }
 
 #[cfg(test)]

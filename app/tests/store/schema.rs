@@ -2,7 +2,10 @@ use app::server::testing::{Arg::*, TestDb};
 
 use crate::on_both_backends;
 
-on_both_backends!(migrations_are_applied_once_and_rerun_safely, schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs);
+on_both_backends!(
+    migrations_are_applied_once_and_rerun_safely,
+    schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs
+);
 
 async fn migrations_are_applied_once_and_rerun_safely(t: TestDb) {
     t.db.check_ready().await.expect("ready after migrate");
@@ -16,12 +19,27 @@ async fn migrations_are_applied_once_and_rerun_safely(t: TestDb) {
 
 async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: TestDb) {
     let user = "insert into app_user (user_id, username, role, created_at, updated_at) values ($1, $2, $3, $4, $4)";
-    t.exec(user, &[Text("u1"), Text("Alice"), Text("user"), Now]).await.unwrap();
+    t.exec(user, &[Text("u1"), Text("Alice"), Text("user"), Now])
+        .await
+        .unwrap();
     // Case-insensitive uniqueness, and the role is constrained.
-    assert!(t.exec(user, &[Text("u2"), Text("ALICE"), Text("user"), Now]).await.is_err());
-    assert!(t.exec(user, &[Text("u3"), Text("carol"), Text("root"), Now]).await.is_err());
+    assert!(
+        t.exec(user, &[Text("u2"), Text("ALICE"), Text("user"), Now])
+            .await
+            .is_err()
+    );
+    assert!(
+        t.exec(user, &[Text("u3"), Text("carol"), Text("root"), Now])
+            .await
+            .is_err()
+    );
 
-    t.exec("insert into user_model (user_id, model) values ($1, $2)", &[Text("u1"), Text("llama")]).await.unwrap();
+    t.exec(
+        "insert into user_model (user_id, model) values ($1, $2)",
+        &[Text("u1"), Text("llama")],
+    )
+    .await
+    .unwrap();
     t.exec(
         "insert into refresh_family (family_id, user_id, created_at, last_used_at, expires_at) values ($1, $2, $3, $3, $3)",
         &[Text("f1"), Text("u1"), Now],
@@ -41,7 +59,12 @@ async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: T
     )
     .await
     .unwrap();
-    t.exec("insert into api_key_model (api_key_id, model) values ($1, $2)", &[Text("k1"), Text("llama")]).await.unwrap();
+    t.exec(
+        "insert into api_key_model (api_key_id, model) values ($1, $2)",
+        &[Text("k1"), Text("llama")],
+    )
+    .await
+    .unwrap();
     // A key's public id is unique: lookups by it must find one key.
     let dup = t
         .exec(
@@ -58,9 +81,12 @@ async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: T
     )
     .await
     .unwrap();
-    t.exec("insert into model (model_id, name, created_at, updated_at) values ($1, $2, $3, $3)", &[Text("m1"), Text("llama"), Now])
-        .await
-        .unwrap();
+    t.exec(
+        "insert into model (model_id, name, created_at, updated_at) values ($1, $2, $3, $3)",
+        &[Text("m1"), Text("llama"), Now],
+    )
+    .await
+    .unwrap();
     t.exec(
         "insert into model_target (target_id, model_id, upstream_id, upstream_model, weight) values ($1, $2, $3, $4, $5)",
         &[Text("tg1"), Text("m1"), Text("up1"), Text("meta-llama/Llama-3.1-8B"), Int(3)],
@@ -86,12 +112,38 @@ async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: T
     .unwrap();
     for table in ["usage_hourly", "usage_daily"] {
         let sql: &'static str = match table {
-            "usage_hourly" => "insert into usage_hourly (bucket_start_ms, user_id, api_key_id, model, requests, prompt_tokens, completion_tokens) values ($1, $2, $3, $4, 1, 12, 34)",
-            _ => "insert into usage_daily (bucket_start_ms, user_id, api_key_id, model, requests, prompt_tokens, completion_tokens) values ($1, $2, $3, $4, 1, 12, 34)",
+            "usage_hourly" => {
+                "insert into usage_hourly (bucket_start_ms, user_id, api_key_id, model, requests, prompt_tokens, completion_tokens) values ($1, $2, $3, $4, 1, 12, 34)"
+            }
+            _ => {
+                "insert into usage_daily (bucket_start_ms, user_id, api_key_id, model, requests, prompt_tokens, completion_tokens) values ($1, $2, $3, $4, 1, 12, 34)"
+            }
         };
-        t.exec(sql, &[Int(1_699_999_200_000), Text("u1"), Text("k1"), Text("llama")]).await.unwrap();
+        t.exec(
+            sql,
+            &[
+                Int(1_699_999_200_000),
+                Text("u1"),
+                Text("k1"),
+                Text("llama"),
+            ],
+        )
+        .await
+        .unwrap();
         // One row per bucket, user, key and model: rollups are upserted, never duplicated.
-        assert!(t.exec(sql, &[Int(1_699_999_200_000), Text("u1"), Text("k1"), Text("llama")]).await.is_err());
+        assert!(
+            t.exec(
+                sql,
+                &[
+                    Int(1_699_999_200_000),
+                    Text("u1"),
+                    Text("k1"),
+                    Text("llama")
+                ]
+            )
+            .await
+            .is_err()
+        );
     }
     t.exec(
         "insert into audit_log (created_at, actor_user_id, actor_username, action, target_type, target_id) values ($1, $2, $3, $4, $5, $6)",
@@ -101,7 +153,12 @@ async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: T
     .unwrap();
 
     // Deleting the user removes their permissions, sessions and keys; history stays.
-    assert_eq!(t.exec("delete from app_user where user_id = $1", &[Text("u1")]).await.unwrap(), 1);
+    assert_eq!(
+        t.exec("delete from app_user where user_id = $1", &[Text("u1")])
+            .await
+            .unwrap(),
+        1
+    );
     for (table, expected) in [
         ("user_model", 0),
         ("refresh_family", 0),
@@ -118,7 +175,12 @@ async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: T
         assert_eq!(t.scalar(sql, &[]).await, expected, "rows left in {table}");
     }
     // Deleting an upstream removes the targets that pointed at it.
-    t.exec("delete from upstream where upstream_id = $1", &[Text("up1")]).await.unwrap();
+    t.exec(
+        "delete from upstream where upstream_id = $1",
+        &[Text("up1")],
+    )
+    .await
+    .unwrap();
     assert_eq!(t.scalar("select count(*) from model_target", &[]).await, 0);
     t.drop_db().await;
 }

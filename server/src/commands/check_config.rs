@@ -9,7 +9,10 @@ use crate::{
 /// Reports on each part of the configuration; fails if any part is wrong. Writes nothing.
 pub async fn run(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<()> {
     let backend = settings.database_url.backend();
-    console::out(&format!("database:   {} ({backend})", settings.database_url));
+    console::out(&format!(
+        "database:   {} ({backend})",
+        settings.database_url
+    ));
     console::out(&format!("data dir:   {}", settings.data_dir.display()));
     match secrets::check(global, backend, &settings.data_dir)? {
         Some(s) => console::out(&format!(
@@ -22,7 +25,12 @@ pub async fn run(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<()>
         )),
     }
     let db = Db::connect(&settings.database_url, &settings.pool).await?;
-    let applied = db.latest_applied_migration().await.ok().flatten().unwrap_or(0);
+    let applied = db
+        .latest_applied_migration()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     let known = db.latest_known_migration();
     db.close().await;
     if applied < known {

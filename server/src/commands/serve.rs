@@ -30,15 +30,22 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         announce_initial_admin(password.expose_secret());
     }
 
-    let addr = args.listen.or(settings.file.server.listen).unwrap_or(leptos_options.site_addr);
-    let listener =
-        TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = args
+        .listen
+        .or(settings.file.server.listen)
+        .unwrap_or(leptos_options.site_addr);
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     leptos_options.site_addr = listener.local_addr()?;
     let addr = leptos_options.site_addr;
 
     let state = AppState {
         leptos_options,
-        services: Services { db: db.clone(), secrets: Arc::new(secrets) },
+        services: Services {
+            db: db.clone(),
+            secrets: Arc::new(secrets),
+        },
     };
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
@@ -50,7 +57,9 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
 /// Reads the Leptos configuration and warns when the web app has not been built.
 fn leptos_options(path: &Path) -> anyhow::Result<LeptosOptions> {
     let display = path.display();
-    let path_str = path.to_str().context("the Leptos configuration path must be valid UTF-8")?;
+    let path_str = path
+        .to_str()
+        .context("the Leptos configuration path must be valid UTF-8")?;
     anyhow::ensure!(
         path.is_file(),
         "cannot find the Leptos configuration `{display}`: run from the directory that holds it, \

@@ -11,7 +11,12 @@ use crate::{cli::UserCommand, config::Settings, console};
 pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let db = super::open_database(settings).await?;
     let result = match cmd {
-        UserCommand::Create { username, role, email, no_password_change } => {
+        UserCommand::Create {
+            username,
+            role,
+            email,
+            no_password_change,
+        } => {
             let new = NewUser {
                 username,
                 email,
@@ -20,7 +25,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 must_change_password: !no_password_change,
             };
             let (user, generated) = users::create(&db, Actor::Console, new).await?;
-            console::out(&format!("created {} `{}` ({})", user.role, user.username, user.user_id));
+            console::out(&format!(
+                "created {} `{}` ({})",
+                user.role, user.username, user.user_id
+            ));
             print_generated(generated.as_ref());
             Ok(())
         }
@@ -77,6 +85,9 @@ fn password_from_stdin() -> anyhow::Result<Option<SecretString>> {
 
 fn print_generated(password: Option<&SecretString>) {
     if let Some(p) = password {
-        console::out(&format!("one-time password (shown only now): {}", p.expose_secret()));
+        console::out(&format!(
+            "one-time password (shown only now): {}",
+            p.expose_secret()
+        ));
     }
 }

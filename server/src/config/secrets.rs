@@ -39,7 +39,11 @@ pub fn load(args: &GlobalArgs, backend: Backend, data_dir: &Path) -> anyhow::Res
 }
 
 /// Like [`load`] but never writes: `None` means they would be generated at first start.
-pub fn check(args: &GlobalArgs, backend: Backend, data_dir: &Path) -> anyhow::Result<Option<Secrets>> {
+pub fn check(
+    args: &GlobalArgs,
+    backend: Backend,
+    data_dir: &Path,
+) -> anyhow::Result<Option<Secrets>> {
     resolve(args, backend, data_dir, false)
 }
 
@@ -49,7 +53,11 @@ fn resolve(
     data_dir: &Path,
     generate: bool,
 ) -> anyhow::Result<Option<Secrets>> {
-    let jwt = explicit(args.jwt_secret.as_ref(), args.jwt_secret_file.as_deref(), "JWT secret")?;
+    let jwt = explicit(
+        args.jwt_secret.as_ref(),
+        args.jwt_secret_file.as_deref(),
+        "JWT secret",
+    )?;
     let keys = explicit(
         args.encryption_keys.as_ref(),
         args.encryption_keys_file.as_deref(),

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(alive)).route("/readyz", get(ready))
+    Router::new()
+        .route("/healthz", get(alive))
+        .route("/readyz", get(ready))
 }
 
 async fn alive() -> Json<Value> {

@@ -64,6 +64,11 @@ pub async fn list(
         target_type, target_id, client_addr, success, details from audit_log \
         where $1 is null or action = $1 order by audit_id desc limit $2 offset $3";
     Ok(on_pool!(db, |pool| {
-        sqlx::query_as(SQL).bind(action).bind(limit).bind(offset).fetch_all(pool).await
+        sqlx::query_as(SQL)
+            .bind(action)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await
     })?)
 }

@@ -91,18 +91,26 @@ pub async fn insert(db: &Db, u: &NewUserRow<'_>) -> Result<(), CoreError> {
 
 pub async fn count(db: &Db) -> Result<i64, CoreError> {
     const SQL: &str = "select count(*) from app_user";
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_one(pool)
+        .await)?)
 }
 
 /// Case-insensitive: usernames are ASCII, so `lower` agrees on both backends.
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRow>, CoreError> {
     const SQL: &str = select_users!("where lower(username) = lower($1)");
-    Ok(on_pool!(db, |pool| sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(username)
+        .fetch_optional(pool)
+        .await)?)
 }
 
 pub async fn find_by_id(db: &Db, user_id: &str) -> Result<Option<UserRow>, CoreError> {
     const SQL: &str = select_users!("where user_id = $1");
-    Ok(on_pool!(db, |pool| sqlx::query_as(SQL).bind(user_id).fetch_optional(pool).await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?)
 }
 
 /// Users whose username or email contains `search` (case-insensitive), by username.
@@ -118,7 +126,12 @@ pub async fn list(
          or lower(email) like $1 escape '\\' order by lower(username) limit $2 offset $3"
     );
     Ok(on_pool!(db, |pool| {
-        sqlx::query_as(SQL).bind(&pattern).bind(limit).bind(offset).fetch_all(pool).await
+        sqlx::query_as(SQL)
+            .bind(&pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await
     })?)
 }
 
@@ -144,7 +157,11 @@ pub async fn set_password(
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query(REVOKE).bind(user_id).bind(now).execute(&mut *tx).await?;
+        sqlx::query(REVOKE)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(done)
     })?;
@@ -152,5 +169,7 @@ pub async fn set_password(
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
