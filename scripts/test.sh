@@ -15,6 +15,10 @@ cargo fmt --all -- --check
 step "build: WASM client and server"
 scripts/build-site.sh
 
+# Right after the build: the test build below relinks the binary with test-only features.
+step "tests: browser (Playwright, Chromium)"
+(cd end2end && npx playwright test)
+
 # Lint each feature set on its own: `ssr` and `hydrate` must never be unified.
 step "clippy: server and app (ssr)"
 cargo clippy -p server -p app --features app/testing --all-targets --locked -- -D warnings
@@ -23,8 +27,5 @@ cargo clippy -p frontend --target wasm32-unknown-unknown --profile wasm-release 
 
 step "tests: app and server, SQLite and PostgreSQL"
 scripts/with-postgres.sh cargo test -p app -p server --features app/testing --locked
-
-step "tests: browser (Playwright, Chromium)"
-(cd end2end && npx playwright test)
 
 step "all checks passed"
