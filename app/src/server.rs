@@ -1,7 +1,9 @@
 //! Server-only domain code: database, passwords, users, audit. Compiled only with `ssr`; nothing
 //! outside this module names sqlx or argon2, so the WASM build never sees them.
 
+pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod db;
 pub mod error;
 pub mod password;

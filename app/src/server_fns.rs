@@ -1,6 +1,10 @@
 //! Server functions: the management API. Each lives in a file of its own, with an explicit
-//! path under `/api/`, so scripts can call it as a documented JSON endpoint.
+//! path under `/api/` and JSON in and out, so scripts can call it as a documented endpoint.
+//! They are thin: authenticate, check permission, call one domain function.
 
+pub mod audit;
+pub mod auth;
 mod status;
+pub mod users;
 
 pub use status::*;

@@ -1,6 +1,6 @@
 //! The command line: every option also reads a `PORTCULLIS_*` environment variable.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use app::server::DatabaseUrl;
 use app::types::Role;
@@ -142,6 +142,34 @@ pub struct ServeArgs {
     /// The Leptos configuration: where the compiled web app is served from [default: Leptos.toml]
     #[arg(long, env = "PORTCULLIS_LEPTOS_CONFIG", value_name = "FILE")]
     pub leptos_config: Option<PathBuf>,
+
+    /// Lifetime of access tokens, for example `15m` or `90s` [default: 15m]
+    #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_TTL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub access_token_ttl: Option<Duration>,
+
+    /// Lifetime of a refresh token before it must be rotated [default: 7days]
+    #[arg(long, env = "PORTCULLIS_REFRESH_TOKEN_TTL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub refresh_token_ttl: Option<Duration>,
+
+    /// Longest a sign-in lasts, however often it is refreshed [default: 30days]
+    #[arg(long, env = "PORTCULLIS_SESSION_MAX_AGE", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub session_max_age: Option<Duration>,
+
+    /// Failed sign-ins per username within the throttle window before further attempts wait [default: 5]
+    #[arg(long, env = "PORTCULLIS_LOGIN_MAX_FAILURES_PER_USER", value_name = "N")]
+    pub login_max_failures_per_user: Option<usize>,
+
+    /// Failed sign-ins per client address within the throttle window [default: 20]
+    #[arg(
+        long,
+        env = "PORTCULLIS_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        value_name = "N"
+    )]
+    pub login_max_failures_per_address: Option<usize>,
+
+    /// Window over which failed sign-ins are counted [default: 15m]
+    #[arg(long, env = "PORTCULLIS_LOGIN_THROTTLE_WINDOW", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub login_throttle_window: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

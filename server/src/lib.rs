@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(routes::api_errors::fix_status))
         .layer(RequestBodyLimitLayer::new(MANAGEMENT_BODY_LIMIT))
         // Management calls are quick; a stuck one should not hold a connection forever.
         .layer(TimeoutLayer::with_status_code(

@@ -1,3 +1,4 @@
-//! Plain HTTP routes outside the web app.
+//! Plain HTTP routes outside the web app, and middleware of the management API.
 
+pub mod api_errors;
 pub mod health;

@@ -74,3 +74,30 @@ pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
     )
     .await
 }
+
+/// A page of the audit log for an administrator.
+pub async fn page(
+    db: &Db,
+    _admin: super::auth::Admin<'_>,
+    q: &crate::types::AuditQuery,
+) -> Result<crate::types::AuditPage, CoreError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let (rows, total) = db::audit::query(db, q, limit, offset).await?;
+    let entries = rows
+        .into_iter()
+        .map(|r| crate::types::AuditEntry {
+            audit_id: r.audit_id,
+            created_at: r.created_at,
+            actor_user_id: r.actor_user_id,
+            actor_username: r.actor_username,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            client_addr: r.client_addr,
+            success: r.success,
+            details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
+        })
+        .collect();
+    Ok(crate::types::AuditPage { entries, total })
+}

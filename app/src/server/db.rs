@@ -5,6 +5,7 @@
 //! backend so no generics leak into callers.
 
 pub mod audit;
+pub mod sessions;
 pub mod users;
 
 use std::{fmt, str::FromStr, time::Duration};

@@ -4,6 +4,20 @@ use crate::AppError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("access token expired")]
+    TokenExpired,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    Refused(String),
+    #[error("too many attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -41,6 +55,13 @@ impl From<CoreError> for AppError {
     /// Server-side detail stays in the log, tagged with a reference the user can quote.
     fn from(e: CoreError) -> Self {
         match e {
+            CoreError::Unauthenticated => AppError::Unauthenticated,
+            CoreError::TokenExpired => AppError::TokenExpired,
+            CoreError::InvalidCredentials => AppError::InvalidCredentials,
+            CoreError::PasswordChangeRequired => AppError::PasswordChangeRequired,
+            CoreError::Forbidden => AppError::Forbidden,
+            CoreError::Refused(why) => AppError::Refused(why),
+            CoreError::TooManyAttempts { retry_after } => AppError::TooManyAttempts { retry_after },
             CoreError::Invalid { field, message } => AppError::invalid(field, message),
             CoreError::NotFound(what) => AppError::NotFound(what.to_owned()),
             CoreError::Conflict(what) => AppError::Conflict(what),

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use super::{
     CoreError, Db,
     audit::{self, Actor},
+    auth::Admin,
     db, password,
 };
 use crate::types::{Role, UserInfo};
@@ -167,6 +168,121 @@ pub async fn list(
         .into_iter()
         .map(|u| u.into_info())
         .collect()
+}
+
+/// Largest page of users one call returns.
+pub const MAX_PAGE: i64 = 200;
+
+pub async fn page(
+    db: &Db,
+    _admin: Admin<'_>,
+    search: Option<&str>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<crate::types::UserPage, CoreError> {
+    let search = search.map(str::trim).filter(|s| !s.is_empty());
+    let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let offset = offset.unwrap_or(0).max(0);
+    Ok(crate::types::UserPage {
+        users: list(db, search, limit, offset).await?,
+        total: db::users::count_matching(db, search).await?,
+    })
+}
+
+/// An administrator creates a user; the password, given or generated, must be changed at the
+/// first sign-in.
+pub async fn admin_create(
+    db: &Db,
+    admin: Admin<'_>,
+    req: crate::types::NewUserRequest,
+) -> Result<crate::types::CreatedUser, CoreError> {
+    let new = NewUser {
+        username: req.username,
+        email: req.email,
+        role: req.role,
+        password: req.password.map(SecretString::from),
+        must_change_password: true,
+    };
+    let (user, generated) = create(db, admin.user().actor(), new).await?;
+    Ok(crate::types::CreatedUser {
+        user,
+        password: generated.map(|p| secrecy::ExposeSecret::expose_secret(&p).to_owned()),
+    })
+}
+
+pub async fn update(
+    db: &Db,
+    admin: Admin<'_>,
+    user_id: &str,
+    changes: crate::types::UserUpdate,
+) -> Result<UserInfo, CoreError> {
+    let email = changes.email.as_deref().map(str::trim);
+    if let Some(e) = email.filter(|e| !e.is_empty()) {
+        check_email(e)?;
+    }
+    let db_changes = db::users::UserChanges {
+        role: changes.role,
+        enabled: changes.enabled,
+        email: email.map(|e| (!e.is_empty()).then_some(e)),
+    };
+    let outcome = db::users::update(db, user_id, &db_changes, Utc::now())
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                CoreError::Conflict("a user with that email".into())
+            } else {
+                e
+            }
+        })?;
+    match outcome {
+        db::users::UpdateOutcome::Updated => {}
+        db::users::UpdateOutcome::NotFound => return Err(CoreError::NotFound("user")),
+        db::users::UpdateOutcome::LastAdmin => return Err(last_admin()),
+    }
+    let event = audit::Event::new(admin.user().actor(), "user.update")
+        .target("user", user_id)
+        .details(serde_json::json!({
+            "role": changes.role,
+            "enabled": changes.enabled,
+            "email_changed": changes.email.is_some(),
+        }));
+    audit::record(db, &event).await?;
+    db::users::find_by_id(db, user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?
+        .into_info()
+}
+
+/// An administrator sets a generated one-time password for a user.
+pub async fn admin_reset_password(
+    db: &Db,
+    admin: Admin<'_>,
+    user_id: &str,
+) -> Result<SecretString, CoreError> {
+    let user = db::users::find_by_id(db, user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    let (_, generated) = reset_password(db, admin.user().actor(), &user.username, None).await?;
+    generated.ok_or_else(|| CoreError::Internal("no password was generated".into()))
+}
+
+pub async fn delete(db: &Db, admin: Admin<'_>, user_id: &str) -> Result<(), CoreError> {
+    let user = db::users::find_by_id(db, user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    match db::users::delete(db, user_id).await? {
+        db::users::UpdateOutcome::Updated => {}
+        db::users::UpdateOutcome::NotFound => return Err(CoreError::NotFound("user")),
+        db::users::UpdateOutcome::LastAdmin => return Err(last_admin()),
+    }
+    let event = audit::Event::new(admin.user().actor(), "user.delete")
+        .target("user", user_id)
+        .details(serde_json::json!({ "username": user.username }));
+    audit::record(db, &event).await
+}
+
+fn last_admin() -> CoreError {
+    CoreError::Refused("that would leave no enabled administrator".into())
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
 use anyhow::Context;
-use app::server::{Services, users};
+use app::server::{
+    Services,
+    auth::{AuthSettings, throttle::ThrottleSettings},
+    users,
+};
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -42,16 +46,54 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
 
     let state = AppState {
         leptos_options,
-        services: Services {
-            db: db.clone(),
-            secrets: Arc::new(secrets),
-        },
+        services: Services::new(
+            db.clone(),
+            secrets,
+            auth_settings(args)?,
+            throttle_settings(args)?,
+        ),
     };
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");
     db.close().await;
     Ok(())
+}
+
+fn auth_settings(args: &ServeArgs) -> anyhow::Result<AuthSettings> {
+    let default = AuthSettings::default();
+    let s = AuthSettings {
+        access_ttl: args.access_token_ttl.unwrap_or(default.access_ttl),
+        refresh_ttl: args.refresh_token_ttl.unwrap_or(default.refresh_ttl),
+        session_max_age: args.session_max_age.unwrap_or(default.session_max_age),
+    };
+    anyhow::ensure!(
+        !s.access_ttl.is_zero(),
+        "the access-token lifetime must be longer than zero"
+    );
+    anyhow::ensure!(
+        s.access_ttl < s.refresh_ttl && s.refresh_ttl <= s.session_max_age,
+        "token lifetimes must grow: access < refresh <= session maximum age"
+    );
+    Ok(s)
+}
+
+fn throttle_settings(args: &ServeArgs) -> anyhow::Result<ThrottleSettings> {
+    let default = ThrottleSettings::default();
+    let s = ThrottleSettings {
+        max_failures_per_user: args
+            .login_max_failures_per_user
+            .unwrap_or(default.max_failures_per_user),
+        max_failures_per_addr: args
+            .login_max_failures_per_address
+            .unwrap_or(default.max_failures_per_addr),
+        window: args.login_throttle_window.unwrap_or(default.window),
+    };
+    anyhow::ensure!(
+        s.max_failures_per_user > 0 && s.max_failures_per_addr > 0 && !s.window.is_zero(),
+        "sign-in throttling limits and window must be greater than zero"
+    );
+    Ok(s)
 }
 
 /// Reads the Leptos configuration and warns when the web app has not been built.

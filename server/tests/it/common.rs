@@ -1,13 +1,27 @@
-use std::sync::Arc;
+use app::server::{
+    Backend, Services,
+    auth::{AuthSettings, throttle::ThrottleSettings},
+    testing,
+};
+use std::net::SocketAddr;
 
-use app::server::{Backend, Services, testing};
+use app::{
+    server::{
+        audit::Actor,
+        users::{self, NewUser},
+    },
+    types::Role,
+};
 use axum::{
     Router,
     body::Body,
-    http::{Request, Response},
+    extract::ConnectInfo,
+    http::{HeaderMap, Request, Response, StatusCode},
 };
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
+use secrecy::SecretString;
+use serde_json::{Value, json};
 use server::AppState;
 use tower::ServiceExt;
 
@@ -15,24 +29,115 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub db: testing::TestDb,
+    pub services: Services,
 }
 
 impl TestApp {
     pub async fn new(backend: Backend) -> Self {
+        Self::with(
+            backend,
+            AuthSettings::default(),
+            ThrottleSettings::default(),
+        )
+        .await
+    }
+
+    pub async fn with(backend: Backend, auth: AuthSettings, throttle: ThrottleSettings) -> Self {
         let db = testing::TestDb::new(backend).await;
         let leptos_options = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
             .build();
-        let services = Services {
-            db: db.db.clone(),
-            secrets: Arc::new(testing::secrets()),
-        };
+        let services = Services::new(db.db.clone(), testing::secrets(), auth, throttle);
         let router = server::router(AppState {
             leptos_options,
-            services,
+            services: services.clone(),
         });
-        Self { router, db }
+        Self {
+            router,
+            db,
+            services,
+        }
+    }
+
+    /// `POST path` with a JSON body, as the WASM client and curl send it.
+    pub async fn call(&self, path: &str, body: Value, bearer: Option<&str>) -> Reply {
+        self.call_from(path, body, bearer, "127.0.0.1:40000").await
+    }
+
+    /// Like [`TestApp::call`], from the given client address.
+    pub async fn call_from(
+        &self,
+        path: &str,
+        body: Value,
+        bearer: Option<&str>,
+        addr: &str,
+    ) -> Reply {
+        let mut req = Request::post(path)
+            .header("content-type", "application/json")
+            .header("accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let mut req = req.body(Body::from(body.to_string())).expect("request");
+        let addr: SocketAddr = addr.parse().expect("socket address");
+        req.extensions_mut().insert(ConnectInfo(addr));
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Creates a user straight in the database.
+    pub async fn user(
+        &self,
+        username: &str,
+        role: Role,
+        password: &str,
+        must_change: bool,
+    ) -> String {
+        let new = NewUser {
+            username: username.to_owned(),
+            email: None,
+            role,
+            password: Some(SecretString::from(password.to_owned())),
+            must_change_password: must_change,
+        };
+        users::create(&self.db.db, Actor::Console, new)
+            .await
+            .expect("create user")
+            .0
+            .user_id
+    }
+
+    /// Signs in and returns (access token, refresh token).
+    pub async fn login(&self, username: &str, password: &str) -> (String, String) {
+        let r = self
+            .call(
+                "/api/auth/login",
+                json!({ "username": username, "password": password }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login of {username}: {}", r.body);
+        (r.str("access_token"), r.str("refresh_token"))
+    }
+
+    /// A signed-in administrator (password already changed): (user id, access token).
+    pub async fn admin(&self) -> (String, String) {
+        let id = self.user("root", Role::Admin, ADMIN_PASSWORD, false).await;
+        (id, self.login("root", ADMIN_PASSWORD).await.0)
     }
 
     pub async fn get(&self, path: &str) -> Response<Body> {
@@ -42,6 +147,41 @@ impl TestApp {
             .oneshot(req)
             .await
             .expect("the router is infallible")
+    }
+}
+
+pub const ADMIN_PASSWORD: &str = "root password for tests";
+
+/// A JSON answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{key}` in {}", self.body))
+            .to_owned()
+    }
+
+    /// Asserts an error answer: its status and machine-readable code.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.body["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            self.body
+        );
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
     }
 }
 

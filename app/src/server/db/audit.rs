@@ -72,3 +72,51 @@ pub async fn list(
             .await
     })?)
 }
+
+/// Entries matching every given filter, newest first, and how many match in all.
+pub async fn query(
+    db: &Db,
+    q: &crate::types::AuditQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AuditRow>, i64), CoreError> {
+    macro_rules! filtered {
+        ($select:literal, $tail:literal) => {
+            concat!(
+                $select,
+                " from audit_log where ($1 is null or action = $1) \
+                  and ($2 is null or actor_user_id = $2) and ($3 is null or target_id = $3) \
+                  and ($4 is null or created_at >= $4) and ($5 is null or created_at < $5) ",
+                $tail
+            )
+        };
+    }
+    const ROWS: &str = filtered!(
+        "select audit_id, created_at, actor_user_id, actor_username, action, target_type, \
+         target_id, client_addr, success, details",
+        "order by audit_id desc limit $6 offset $7"
+    );
+    const COUNT: &str = filtered!("select count(*)", "");
+    let (rows, total) = on_pool!(db, |pool| {
+        let rows = sqlx::query_as(ROWS)
+            .bind(&q.action)
+            .bind(&q.actor_user_id)
+            .bind(&q.target_id)
+            .bind(q.since)
+            .bind(q.until)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(COUNT)
+            .bind(&q.action)
+            .bind(&q.actor_user_id)
+            .bind(&q.target_id)
+            .bind(q.since)
+            .bind(q.until)
+            .fetch_one(pool)
+            .await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows, total))
+}

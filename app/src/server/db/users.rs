@@ -173,3 +173,161 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// How many users match `search` in all (see [`list`]).
+pub async fn count_matching(db: &Db, search: Option<&str>) -> Result<i64, CoreError> {
+    const SQL: &str = "select count(*) from app_user where $1 is null \
+        or lower(username) like $1 escape '\\' or lower(email) like $1 escape '\\'";
+    let pattern = search.map(|s| format!("%{}%", escape_like(&s.to_ascii_lowercase())));
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await)?)
+}
+
+pub async fn record_login(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<(), CoreError> {
+    const SQL: &str = "update app_user set last_login_at = $2 where user_id = $1";
+    on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(user_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Changes to one user, applied together.
+pub struct UserChanges<'a> {
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+    /// `Some(None)` removes the email.
+    pub email: Option<Option<&'a str>>,
+}
+
+/// What an update did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated,
+    NotFound,
+    /// It would have left no enabled administrator.
+    LastAdmin,
+}
+
+/// Applies `changes`. Refuses, atomically, any change that leaves no enabled administrator:
+/// on PostgreSQL the enabled admins are locked first so two admins demoting each other at
+/// once cannot both succeed; SQLite serialises writers anyway. Disabling also bumps the
+/// token version and ends the user's sessions.
+pub async fn update(
+    db: &Db,
+    user_id: &str,
+    changes: &UserChanges<'_>,
+    now: DateTime<Utc>,
+) -> Result<UpdateOutcome, CoreError> {
+    const LOCK_ADMINS: &str =
+        "select user_id from app_user where role = 'admin' and enabled for update";
+    const UPDATE: &str = "update app_user set \
+        role = coalesce($2, role), enabled = coalesce($3, enabled), \
+        email = case when $4 then $5 else email end, \
+        token_version = token_version + case when $3 = false and enabled then 1 else 0 end, \
+        updated_at = $6 where user_id = $1";
+    const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
+    const END_SESSIONS: &str = "update refresh_family set revoked_at = $2, revoked_reason = 'disabled' \
+        where user_id = $1 and revoked_at is null";
+    let set_email = changes.email.is_some();
+    let email = changes.email.flatten();
+    let is_pg = matches!(db, Db::Postgres(_));
+    let outcome = on_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        if is_pg {
+            sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+        }
+        let n = sqlx::query(UPDATE)
+            .bind(user_id)
+            .bind(changes.role.map(Role::as_str))
+            .bind(changes.enabled)
+            .bind(set_email)
+            .bind(email)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok::<_, sqlx::Error>(UpdateOutcome::NotFound);
+        }
+        let admins: i64 = sqlx::query_scalar(ADMINS_LEFT).fetch_one(&mut *tx).await?;
+        if admins == 0 {
+            tx.rollback().await?;
+            return Ok(UpdateOutcome::LastAdmin);
+        }
+        if changes.enabled == Some(false) {
+            sqlx::query(END_SESSIONS)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated)
+    }
+    .await)?;
+    Ok(outcome)
+}
+
+/// Deletes a user (keys and sessions go with them, by foreign key), unless that leaves no
+/// enabled administrator; same locking as [`update`].
+pub async fn delete(db: &Db, user_id: &str) -> Result<UpdateOutcome, CoreError> {
+    const LOCK_ADMINS: &str =
+        "select user_id from app_user where role = 'admin' and enabled for update";
+    const DELETE: &str = "delete from app_user where user_id = $1";
+    const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
+    let is_pg = matches!(db, Db::Postgres(_));
+    let outcome = on_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        if is_pg {
+            sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+        }
+        let n = sqlx::query(DELETE)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok::<_, sqlx::Error>(UpdateOutcome::NotFound);
+        }
+        let admins: i64 = sqlx::query_scalar(ADMINS_LEFT).fetch_one(&mut *tx).await?;
+        if admins == 0 {
+            tx.rollback().await?;
+            return Ok(UpdateOutcome::LastAdmin);
+        }
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated)
+    }
+    .await)?;
+    Ok(outcome)
+}
+
+/// Invalidates every access token of the user issued so far.
+pub async fn bump_token_version(
+    db: &Db,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    const SQL: &str =
+        "update app_user set token_version = token_version + 1, updated_at = $2 where user_id = $1";
+    on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(user_id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// The models a user may use when `all_models` is false.
+pub async fn models(db: &Db, user_id: &str) -> Result<Vec<String>, CoreError> {
+    const SQL: &str = "select model from user_model where user_id = $1 order by model";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+}

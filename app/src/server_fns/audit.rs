@@ -1,0 +1,5 @@
+//! `/api/audit/*`: reading the audit log (administrators only).
+
+mod list;
+
+pub use list::*;

@@ -1,0 +1,15 @@
+//! `/api/auth/*`: signing in and out, tokens, the caller's own account.
+
+mod change_password;
+mod login;
+mod logout;
+mod logout_all;
+mod me;
+mod refresh;
+
+pub use change_password::*;
+pub use login::*;
+pub use logout::*;
+pub use logout_all::*;
+pub use me::*;
+pub use refresh::*;
