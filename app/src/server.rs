@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod client_addr;
 pub mod db;
 pub mod error;
 pub mod password;
@@ -15,4 +16,4 @@ pub mod users;
 
 pub use db::{Backend, DatabaseUrl, Db};
 pub use error::CoreError;
-pub use services::{Services, services};
+pub use services::{GatewaySettings, Services, services};

@@ -167,6 +167,11 @@ pub struct ServeArgs {
     )]
     pub login_max_failures_per_address: Option<usize>,
 
+    /// Reverse proxies (comma-separated addresses or CIDR ranges) whose `X-Forwarded-For` header
+    /// is believed for the client's address; by default none is
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Window over which failed sign-ins are counted [default: 15m]
     #[arg(long, env = "PORTCULLIS_LOGIN_THROTTLE_WINDOW", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub login_throttle_window: Option<Duration>,
@@ -206,6 +211,14 @@ pub enum UserCommand {
         /// The user's username
         username: String,
     },
+}
+
+/// An address range, or a single address as a /32 or /128 range.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR range"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

@@ -13,7 +13,7 @@ use leptos_axum::ResponseOptions;
 use super::{
     CoreError, Services,
     auth::{ClientInfo, CurrentUser},
-    services,
+    client_addr, services,
 };
 use crate::AppError;
 
@@ -40,11 +40,13 @@ impl Call {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(|t| t.trim().to_owned());
+        let peer = parts
+            .as_ref()
+            .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>())
+            .map(|ci| ci.0.ip());
+        let forwarded = header(header::HeaderName::from_static("x-forwarded-for"));
         let client = ClientInfo {
-            addr: parts
-                .as_ref()
-                .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>())
-                .map(|ci| ci.0.ip()),
+            addr: peer.map(|peer| client_addr::resolve(peer, forwarded, &services.trusted_proxies)),
             // Bounded: it is stored with the session.
             user_agent: header(header::USER_AGENT).map(|ua| ua.chars().take(256).collect()),
         };

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use ipnet::IpNet;
+
 use super::{
     Db,
     auth::{
@@ -12,21 +14,32 @@ use super::{
 };
 use crate::AppError;
 
+/// The deployment's tunable behaviour, resolved from configuration.
+#[derive(Debug, Clone, Default)]
+pub struct GatewaySettings {
+    pub auth: AuthSettings,
+    pub throttle: ThrottleSettings,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Services {
     pub db: Db,
     pub secrets: Arc<Secrets>,
     pub auth: Arc<AuthSettings>,
     pub throttle: Arc<LoginThrottle>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl Services {
-    pub fn new(db: Db, secrets: Secrets, auth: AuthSettings, throttle: ThrottleSettings) -> Self {
+    pub fn new(db: Db, secrets: Secrets, settings: GatewaySettings) -> Self {
         Self {
             db,
             secrets: Arc::new(secrets),
-            auth: Arc::new(auth),
-            throttle: Arc::new(LoginThrottle::new(throttle)),
+            auth: Arc::new(settings.auth),
+            throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            trusted_proxies: settings.trusted_proxies.into(),
         }
     }
 }

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use app::server::{
-    Services,
+    GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
     users,
 };
@@ -49,8 +49,11 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         services: Services::new(
             db.clone(),
             secrets,
-            auth_settings(args)?,
-            throttle_settings(args)?,
+            GatewaySettings {
+                auth: auth_settings(args)?,
+                throttle: throttle_settings(args)?,
+                trusted_proxies: args.trusted_proxies.clone(),
+            },
         ),
     };
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");

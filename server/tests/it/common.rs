@@ -1,5 +1,5 @@
 use app::server::{
-    Backend, Services,
+    Backend, GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
     testing,
 };
@@ -48,7 +48,12 @@ impl TestApp {
             .output_name("portcullis")
             .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
             .build();
-        let services = Services::new(db.db.clone(), testing::secrets(), auth, throttle);
+        let settings = GatewaySettings {
+            auth,
+            throttle,
+            trusted_proxies: Vec::new(),
+        };
+        let services = Services::new(db.db.clone(), testing::secrets(), settings);
         let router = server::router(AppState {
             leptos_options,
             services: services.clone(),
