@@ -7,7 +7,9 @@ pub mod auth;
 pub mod client_addr;
 pub mod db;
 pub mod error;
+pub mod keys;
 pub mod password;
+pub mod seal;
 pub mod secrets;
 pub mod services;
 #[cfg(feature = "testing")]

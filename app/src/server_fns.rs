@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod keys;
 mod status;
 pub mod users;
 

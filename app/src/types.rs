@@ -2,10 +2,12 @@
 
 mod audit;
 mod auth;
+mod key;
 mod status;
 mod user;
 
 pub use audit::*;
 pub use auth::*;
+pub use key::*;
 pub use status::*;
 pub use user::*;

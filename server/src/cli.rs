@@ -120,6 +120,17 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum KeyReveal {
+    /// The key's owner and administrators
+    #[default]
+    Owner,
+    /// Administrators only
+    Admins,
+    /// Nobody
+    Off,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the gateway: web UI, management API and the /v1 proxy (the default)
@@ -171,6 +182,20 @@ pub struct ServeArgs {
     /// is believed for the client's address; by default none is
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Who may reveal an API key's secret again after creation: the key's `owner` (and
+    /// administrators), `admins` only, or nobody (`off`: secrets are not even stored sealed)
+    #[arg(
+        long,
+        env = "PORTCULLIS_KEY_REVEAL",
+        value_enum,
+        default_value = "owner"
+    )]
+    pub key_reveal: KeyReveal,
+
+    /// Also accept signed-in users' access tokens on /v1, not only API keys
+    #[arg(long, env = "PORTCULLIS_ALLOW_JWT_ON_V1")]
+    pub allow_jwt_on_v1: bool,
 
     /// Window over which failed sign-ins are counted [default: 15m]
     #[arg(long, env = "PORTCULLIS_LOGIN_THROTTLE_WINDOW", value_name = "DURATION", value_parser = humantime::parse_duration)]

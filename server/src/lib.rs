@@ -7,6 +7,7 @@ pub mod console;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod v1;
 
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(routes::health::router())
+        .nest("/v1", v1::router(state.clone()))
         .merge(site)
         // Headers every response carries unless its handler set its own.
         .layer(SetResponseHeaderLayer::if_not_present(

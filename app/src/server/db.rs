@@ -5,6 +5,8 @@
 //! backend so no generics leak into callers.
 
 pub mod audit;
+pub mod keys;
+pub mod models;
 pub mod sessions;
 pub mod users;
 

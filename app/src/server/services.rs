@@ -5,11 +5,12 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::{
-    Db,
+    CoreError, Db,
     auth::{
         AuthSettings,
         throttle::{LoginThrottle, ThrottleSettings},
     },
+    keys::{KeyCache, RevealPolicy},
     secrets::Secrets,
 };
 use crate::AppError;
@@ -20,6 +21,9 @@ pub struct GatewaySettings {
     pub auth: AuthSettings,
     pub throttle: ThrottleSettings,
     pub trusted_proxies: Vec<IpNet>,
+    pub key_reveal: RevealPolicy,
+    /// Let signed-in users call `/v1` with their access token, not only with API keys.
+    pub allow_jwt_on_v1: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -30,17 +34,30 @@ pub struct Services {
     pub throttle: Arc<LoginThrottle>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
+    pub keys: Arc<KeyCache>,
+    pub key_reveal: RevealPolicy,
+    pub allow_jwt_on_v1: bool,
 }
 
 impl Services {
-    pub fn new(db: Db, secrets: Secrets, settings: GatewaySettings) -> Self {
-        Self {
+    /// Builds the services and loads the key cache.
+    pub async fn start(
+        db: Db,
+        secrets: Secrets,
+        settings: GatewaySettings,
+    ) -> Result<Self, CoreError> {
+        let keys = Arc::new(KeyCache::default());
+        keys.reload(&db).await?;
+        Ok(Self {
             db,
             secrets: Arc::new(secrets),
             auth: Arc::new(settings.auth),
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             trusted_proxies: settings.trusted_proxies.into(),
-        }
+            keys,
+            key_reveal: settings.key_reveal,
+            allow_jwt_on_v1: settings.allow_jwt_on_v1,
+        })
     }
 }
 

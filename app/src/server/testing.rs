@@ -195,3 +195,17 @@ pub fn secrets() -> super::secrets::Secrets {
         keyring: Keyring::parse(&Keyring::generate()).expect("generated keyring parses"),
     }
 }
+
+impl TestDb {
+    /// Another connection pool to the same database, as a second gateway instance has; it
+    /// never drops the database.
+    pub async fn attach(&self) -> Self {
+        let db = connect(&self.url).await;
+        Self {
+            db,
+            url: self.url.clone(),
+            _dir: None,
+            pg: None,
+        }
+    }
+}

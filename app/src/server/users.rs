@@ -4,7 +4,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 
 use super::{
-    CoreError, Db,
+    CoreError, Db, Services,
     audit::{self, Actor},
     auth::Admin,
     db, password,
@@ -211,7 +211,7 @@ pub async fn admin_create(
 }
 
 pub async fn update(
-    db: &Db,
+    services: &Services,
     admin: Admin<'_>,
     user_id: &str,
     changes: crate::types::UserUpdate,
@@ -225,6 +225,7 @@ pub async fn update(
         enabled: changes.enabled,
         email: email.map(|e| (!e.is_empty()).then_some(e)),
     };
+    let db = &services.db;
     let outcome = db::users::update(db, user_id, &db_changes, Utc::now())
         .await
         .map_err(|e| {
@@ -247,6 +248,7 @@ pub async fn update(
             "email_changed": changes.email.is_some(),
         }));
     audit::record(db, &event).await?;
+    services.keys.reload(db).await?;
     db::users::find_by_id(db, user_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?
@@ -266,7 +268,8 @@ pub async fn admin_reset_password(
     generated.ok_or_else(|| CoreError::Internal("no password was generated".into()))
 }
 
-pub async fn delete(db: &Db, admin: Admin<'_>, user_id: &str) -> Result<(), CoreError> {
+pub async fn delete(services: &Services, admin: Admin<'_>, user_id: &str) -> Result<(), CoreError> {
+    let db = &services.db;
     let user = db::users::find_by_id(db, user_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?;
@@ -278,7 +281,46 @@ pub async fn delete(db: &Db, admin: Admin<'_>, user_id: &str) -> Result<(), Core
     let event = audit::Event::new(admin.user().actor(), "user.delete")
         .target("user", user_id)
         .details(serde_json::json!({ "username": user.username }));
-    audit::record(db, &event).await
+    audit::record(db, &event).await?;
+    services.keys.reload(db).await
+}
+
+/// Sets which models a user may use and whether they may create keys. Their keys narrow with
+/// them at once: a key's models are always checked within its owner's.
+pub async fn set_permissions(
+    services: &Services,
+    admin: Admin<'_>,
+    p: crate::types::UserPermissions,
+) -> Result<crate::types::UserPermissions, CoreError> {
+    let mut models: Vec<String> = p
+        .models
+        .iter()
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .collect();
+    models.sort();
+    models.dedup();
+    let now = Utc::now();
+    if !db::keys::set_user_permissions(
+        &services.db,
+        &p.user_id,
+        p.all_models,
+        &models,
+        p.may_create_keys,
+        now,
+    )
+    .await?
+    {
+        return Err(CoreError::NotFound("user"));
+    }
+    let event = audit::Event::new(admin.user().actor(), "user.set_permissions")
+        .target("user", &p.user_id)
+        .details(serde_json::json!({
+            "all_models": p.all_models, "models": models, "may_create_keys": p.may_create_keys,
+        }));
+    audit::record(&services.db, &event).await?;
+    services.keys.reload(&services.db).await?;
+    Ok(crate::types::UserPermissions { models, ..p })
 }
 
 fn last_admin() -> CoreError {

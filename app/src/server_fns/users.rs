@@ -4,10 +4,12 @@ mod create;
 mod delete;
 mod list;
 mod reset_password;
+mod set_permissions;
 mod update;
 
 pub use create::*;
 pub use delete::*;
 pub use list::*;
 pub use reset_password::*;
+pub use set_permissions::*;
 pub use update::*;

@@ -4,6 +4,7 @@ use anyhow::Context;
 use app::server::{
     GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
+    keys::{self, RevealPolicy},
     users,
 };
 use leptos::config::{LeptosOptions, get_configuration};
@@ -12,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     AppState,
-    cli::{GlobalArgs, ServeArgs},
+    cli::{GlobalArgs, KeyReveal, ServeArgs},
     config::{Settings, secrets},
     console,
 };
@@ -44,21 +45,35 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     leptos_options.site_addr = listener.local_addr()?;
     let addr = leptos_options.site_addr;
 
+    let gateway = GatewaySettings {
+        auth: auth_settings(args)?,
+        throttle: throttle_settings(args)?,
+        trusted_proxies: args.trusted_proxies.clone(),
+        key_reveal: match args.key_reveal {
+            KeyReveal::Owner => RevealPolicy::Owner,
+            KeyReveal::Admins => RevealPolicy::Admins,
+            KeyReveal::Off => RevealPolicy::Off,
+        },
+        allow_jwt_on_v1: args.allow_jwt_on_v1,
+    };
+    let services = Services::start(db.clone(), secrets, gateway).await?;
+    let watcher = keys::cache::watch(
+        services.keys.clone(),
+        db.clone(),
+        keys::cache::POLL_INTERVAL,
+    );
+    let keys = services.keys.clone();
     let state = AppState {
         leptos_options,
-        services: Services::new(
-            db.clone(),
-            secrets,
-            GatewaySettings {
-                auth: auth_settings(args)?,
-                throttle: throttle_settings(args)?,
-                trusted_proxies: args.trusted_proxies.clone(),
-            },
-        ),
+        services,
     };
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");
+    watcher.abort();
+    if let Err(e) = keys.flush_uses(&db).await {
+        tracing::warn!(error = %e, "cannot record the last API key uses");
+    }
     db.close().await;
     Ok(())
 }

@@ -44,16 +44,24 @@ impl TestApp {
 
     pub async fn with(backend: Backend, auth: AuthSettings, throttle: ThrottleSettings) -> Self {
         let db = testing::TestDb::new(backend).await;
+        let settings = GatewaySettings {
+            auth,
+            throttle,
+            ..GatewaySettings::default()
+        };
+        Self::with_settings(db, settings).await
+    }
+
+    /// The real router over `db` with `settings`; a second one over the same PostgreSQL
+    /// database is a second gateway instance.
+    pub async fn with_settings(db: testing::TestDb, settings: GatewaySettings) -> Self {
         let leptos_options = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
             .build();
-        let settings = GatewaySettings {
-            auth,
-            throttle,
-            trusted_proxies: Vec::new(),
-        };
-        let services = Services::new(db.db.clone(), testing::secrets(), settings);
+        let services = Services::start(db.db.clone(), testing::secrets(), settings)
+            .await
+            .expect("services start");
         let router = server::router(AppState {
             leptos_options,
             services: services.clone(),
@@ -101,6 +109,44 @@ impl TestApp {
             status,
             headers,
             body,
+        }
+    }
+
+    /// `GET` on `/v1` with an API key (or any bearer) from `addr`.
+    pub async fn v1_get(&self, path: &str, key: &str, addr: &str) -> Reply {
+        let mut req = Request::get(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(
+            addr.parse::<SocketAddr>().expect("socket address"),
+        ));
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Adds public model names.
+    pub async fn models(&self, names: &[&'static str]) {
+        for name in names {
+            self.db
+                .exec(
+                    "insert into model (model_id, name, created_at, updated_at) values ($1, $1, $2, $2)",
+                    &[testing::Arg::Text(name), testing::Arg::Now],
+                )
+                .await
+                .expect("insert model");
         }
     }
 
@@ -171,6 +217,35 @@ impl Reply {
             .as_str()
             .unwrap_or_else(|| panic!("no `{key}` in {}", self.body))
             .to_owned()
+    }
+
+    /// Asserts an OpenAI-style error answer: its status and `error.code`.
+    #[track_caller]
+    pub fn assert_openai_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+        assert!(self.body["error"]["type"].is_string(), "{}", self.body);
+    }
+
+    /// The ids in an OpenAI model list.
+    pub fn model_ids(&self) -> Vec<String> {
+        self.body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {}", self.body))
+            .iter()
+            .map(|m| m["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// Asserts an error answer: its status and machine-readable code.

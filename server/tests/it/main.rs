@@ -9,6 +9,7 @@ mod binary;
 mod cli;
 mod common;
 mod health;
+mod keys;
 mod serve;
 mod sessions;
 

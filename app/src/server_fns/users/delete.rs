@@ -10,7 +10,7 @@ pub async fn delete_user(user_id: String) -> Result<(), AppError> {
     use crate::server::{api, users};
     api::run(|call| async move {
         let user = call.user().await?;
-        users::delete(&call.services.db, user.require_admin()?, &user_id).await
+        users::delete(&call.services, user.require_admin()?, &user_id).await
     })
     .await
 }

@@ -24,7 +24,7 @@ pub async fn update_user(
             enabled,
             email,
         };
-        users::update(&call.services.db, user.require_admin()?, &user_id, changes).await
+        users::update(&call.services, user.require_admin()?, &user_id, changes).await
     })
     .await
 }

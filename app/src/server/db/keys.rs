@@ -1,0 +1,351 @@
+//! Rows of `api_key` and `api_key_model`, and the snapshot the in-memory key cache is built from.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, on_pool};
+use crate::server::CoreError;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub api_key_id: String,
+    pub public_id: String,
+    pub user_id: String,
+    pub owner: String,
+    pub name: String,
+    pub format: String,
+    pub secret_digest: String,
+    pub secret_sealed: Option<String>,
+    pub previous_digest: Option<String>,
+    pub previous_valid_until: Option<DateTime<Utc>>,
+    pub enabled: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub allowed_cidrs: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+macro_rules! select_keys {
+    ($rest:literal) => {
+        concat!(
+            "select k.api_key_id, k.public_id, k.user_id, u.username as owner, k.name, k.format, \
+             k.secret_digest, k.secret_sealed, k.previous_digest, k.previous_valid_until, k.enabled, \
+             k.expires_at, k.revoked_at, k.allowed_cidrs, k.created_at, k.updated_at, k.last_used_at \
+             from api_key k join app_user u on u.user_id = k.user_id ",
+            $rest
+        )
+    };
+}
+
+pub struct NewKeyRow<'a> {
+    pub api_key_id: &'a str,
+    pub public_id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub format: &'a str,
+    pub secret_digest: &'a str,
+    pub secret_sealed: Option<&'a str>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub allowed_cidrs: Option<&'a str>,
+    pub models: &'a [String],
+    pub now: DateTime<Utc>,
+}
+
+/// Inserts a key and its model allowlist together.
+pub async fn insert(db: &Db, k: &NewKeyRow<'_>) -> Result<(), CoreError> {
+    const KEY: &str = "insert into api_key (api_key_id, public_id, user_id, name, format, \
+        secret_digest, secret_sealed, expires_at, allowed_cidrs, created_at, updated_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+    const MODEL: &str = "insert into api_key_model (api_key_id, model) values ($1, $2)";
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(KEY)
+            .bind(k.api_key_id)
+            .bind(k.public_id)
+            .bind(k.user_id)
+            .bind(k.name)
+            .bind(k.format)
+            .bind(k.secret_digest)
+            .bind(k.secret_sealed)
+            .bind(k.expires_at)
+            .bind(k.allowed_cidrs)
+            .bind(k.now)
+            .execute(&mut *tx)
+            .await?;
+        for m in k.models {
+            sqlx::query(MODEL)
+                .bind(k.api_key_id)
+                .bind(m)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, api_key_id: &str) -> Result<Option<KeyRow>, CoreError> {
+    const SQL: &str = select_keys!("where k.api_key_id = $1");
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(api_key_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Keys by creation, all of them or one user's.
+pub async fn list(db: &Db, user_id: Option<&str>) -> Result<Vec<KeyRow>, CoreError> {
+    const SQL: &str =
+        select_keys!("where $1 is null or k.user_id = $1 order by k.created_at, k.api_key_id");
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Model allowlists of every key, or of one user's keys: (key id, model), by model.
+pub async fn models(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, String)>, CoreError> {
+    const SQL: &str = "select m.api_key_id, m.model from api_key_model m \
+        join api_key k on k.api_key_id = m.api_key_id where $1 is null or k.user_id = $1 order by m.model";
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Changes to a key, applied together; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct KeyChanges<'a> {
+    pub name: Option<&'a str>,
+    pub enabled: Option<bool>,
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    pub allowed_cidrs: Option<Option<&'a str>>,
+    pub models: Option<&'a [String]>,
+}
+
+pub async fn update(
+    db: &Db,
+    api_key_id: &str,
+    c: &KeyChanges<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    const UPDATE: &str = "update api_key set name = coalesce($2, name), enabled = coalesce($3, enabled), \
+        expires_at = case when $4 then $5 else expires_at end, \
+        allowed_cidrs = case when $6 then $7 else allowed_cidrs end, updated_at = $8 \
+        where api_key_id = $1";
+    const CLEAR: &str = "delete from api_key_model where api_key_id = $1";
+    const MODEL: &str = "insert into api_key_model (api_key_id, model) values ($1, $2)";
+    let n = on_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(UPDATE)
+            .bind(api_key_id)
+            .bind(c.name)
+            .bind(c.enabled)
+            .bind(c.expires_at.is_some())
+            .bind(c.expires_at.flatten())
+            .bind(c.allowed_cidrs.is_some())
+            .bind(c.allowed_cidrs.flatten())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1
+            && let Some(models) = c.models
+        {
+            sqlx::query(CLEAR)
+                .bind(api_key_id)
+                .execute(&mut *tx)
+                .await?;
+            for m in models {
+                sqlx::query(MODEL)
+                    .bind(api_key_id)
+                    .bind(m)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(n)
+    }
+    .await)?;
+    Ok(n == 1)
+}
+
+/// Replaces the secret; the previous one keeps working until `previous_valid_until` (or stops
+/// at once when that is `None`).
+pub async fn rotate(
+    db: &Db,
+    api_key_id: &str,
+    digest: &str,
+    sealed: Option<&str>,
+    previous_valid_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    const SQL: &str = "update api_key set \
+        previous_digest = case when $4 is null then null else secret_digest end, \
+        previous_valid_until = $4, secret_digest = $2, secret_sealed = $3, updated_at = $5 \
+        where api_key_id = $1 and revoked_at is null";
+    let n = on_pool!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(api_key_id)
+            .bind(digest)
+            .bind(sealed)
+            .bind(previous_valid_until)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Revokes for good: a revoked key never works again.
+pub async fn revoke(db: &Db, api_key_id: &str, now: DateTime<Utc>) -> Result<bool, CoreError> {
+    const SQL: &str = "update api_key set revoked_at = $2, previous_digest = null, \
+        previous_valid_until = null, updated_at = $2 where api_key_id = $1 and revoked_at is null";
+    let n = on_pool!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(api_key_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+pub async fn delete(db: &Db, api_key_id: &str) -> Result<bool, CoreError> {
+    const SQL: &str = "delete from api_key where api_key_id = $1";
+    let n = on_pool!(db, |pool| {
+        sqlx::query(SQL)
+            .bind(api_key_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Records when keys were last used; called in batches, never on the request path.
+pub async fn record_use(db: &Db, uses: &[(String, DateTime<Utc>)]) -> Result<(), CoreError> {
+    const SQL: &str = "update api_key set last_used_at = $2 where api_key_id = $1 \
+        and (last_used_at is null or last_used_at < $2)";
+    on_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        for (id, at) in uses {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(*at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+    .await)?;
+    Ok(())
+}
+
+/// The current value of the access revision counter (see migration 0002).
+pub async fn access_revision(db: &Db) -> Result<i64, CoreError> {
+    const SQL: &str = "select value from change_counter where name = 'access'";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_one(pool)
+        .await)?)
+}
+
+/// One usable key with what its owner may do, for the in-memory cache.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CacheRow {
+    pub api_key_id: String,
+    pub public_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub name: String,
+    pub format: String,
+    pub secret_digest: String,
+    pub previous_digest: Option<String>,
+    pub previous_valid_until: Option<DateTime<Utc>>,
+    pub enabled: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub allowed_cidrs: Option<String>,
+    pub owner_enabled: bool,
+    pub owner_all_models: bool,
+}
+
+/// Everything the key cache needs, read in one consistent snapshot: keys (revoked ones left
+/// out), key allowlists and owner permissions, and the revision they correspond to.
+pub async fn cache_snapshot(
+    db: &Db,
+) -> Result<
+    (
+        i64,
+        Vec<CacheRow>,
+        Vec<(String, String)>,
+        Vec<(String, String)>,
+    ),
+    CoreError,
+> {
+    const REVISION: &str = "select value from change_counter where name = 'access'";
+    const KEYS: &str = "select k.api_key_id, k.public_id, k.user_id, u.username, k.name, k.format, \
+        k.secret_digest, k.previous_digest, k.previous_valid_until, k.enabled, k.expires_at, \
+        k.allowed_cidrs, u.enabled as owner_enabled, u.all_models as owner_all_models \
+        from api_key k join app_user u on u.user_id = k.user_id where k.revoked_at is null";
+    const KEY_MODELS: &str = "select m.api_key_id, m.model from api_key_model m \
+        join api_key k on k.api_key_id = m.api_key_id where k.revoked_at is null";
+    const USER_MODELS: &str = "select user_id, model from user_model";
+    let snapshot = on_pool!(db, |pool| async {
+        // One transaction: the revision read matches the rows read (repeatable on both backends
+        // for a read-only transaction of this size; a concurrent change bumps the revision and
+        // triggers another reload anyway).
+        let mut tx = pool.begin().await?;
+        let revision: i64 = sqlx::query_scalar(REVISION).fetch_one(&mut *tx).await?;
+        let keys: Vec<CacheRow> = sqlx::query_as(KEYS).fetch_all(&mut *tx).await?;
+        let key_models: Vec<(String, String)> =
+            sqlx::query_as(KEY_MODELS).fetch_all(&mut *tx).await?;
+        let user_models: Vec<(String, String)> =
+            sqlx::query_as(USER_MODELS).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((revision, keys, key_models, user_models))
+    }
+    .await)?;
+    Ok(snapshot)
+}
+
+/// Replaces a user's model permissions and key-creation right together.
+pub async fn set_user_permissions(
+    db: &Db,
+    user_id: &str,
+    all_models: bool,
+    models: &[String],
+    may_create_keys: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    const USER: &str = "update app_user set all_models = $2, may_create_keys = $3, updated_at = $4 where user_id = $1";
+    const CLEAR: &str = "delete from user_model where user_id = $1";
+    const MODEL: &str = "insert into user_model (user_id, model) values ($1, $2)";
+    let n = on_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        let n = sqlx::query(USER)
+            .bind(user_id)
+            .bind(all_models)
+            .bind(may_create_keys)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            sqlx::query(CLEAR).bind(user_id).execute(&mut *tx).await?;
+            for m in models {
+                sqlx::query(MODEL)
+                    .bind(user_id)
+                    .bind(m)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(n)
+    }
+    .await)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,14 @@
+//! Rows of `model`: the public model names clients ask for.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, on_pool};
+use crate::server::CoreError;
+
+/// Enabled models by name, with when each was added.
+pub async fn enabled(db: &Db) -> Result<Vec<(String, DateTime<Utc>)>, CoreError> {
+    const SQL: &str = "select name, created_at from model where enabled order by name";
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .fetch_all(pool)
+        .await)?)
+}

@@ -1,0 +1,84 @@
+//! Who is calling `/v1`: an API key, checked against the in-memory key cache (no database,
+//! no slow hash), or — only where the deployment allows it — a signed-in user's access token.
+
+use std::net::SocketAddr;
+
+use app::server::{
+    auth::CurrentUser,
+    client_addr, db,
+    keys::{KeyRejection, Principal},
+};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, header},
+    middleware::Next,
+    response::Response,
+};
+use chrono::Utc;
+
+use super::ApiError;
+use crate::AppState;
+
+/// The credential from `Authorization: Bearer`, or `X-API-Key` as Anthropic-style clients send it.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    bearer
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+pub async fn require(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let services = &state.services;
+    let raw = presented(req.headers()).ok_or(ApiError::InvalidApiKey)?;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let addr = peer.map(|p| client_addr::resolve(p, forwarded, &services.trusted_proxies));
+    let principal = match services.keys.check(raw, addr, Utc::now()) {
+        Ok(p) => p,
+        Err(KeyRejection::Invalid) if services.allow_jwt_on_v1 && raw.matches('.').count() == 2 => {
+            user_principal(&state, raw).await?
+        }
+        Err(KeyRejection::Invalid) => return Err(ApiError::InvalidApiKey),
+        Err(KeyRejection::Expired) => return Err(ApiError::ExpiredApiKey),
+        Err(KeyRejection::Disabled) => return Err(ApiError::DisabledApiKey),
+        Err(KeyRejection::AddressNotAllowed) => return Err(ApiError::AddressNotAllowed),
+    };
+    tracing::Span::current().record("user.id", principal.0.user_id.as_str());
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let services = &state.services;
+    let user = CurrentUser::authenticate(services, Some(token))
+        .await
+        .map_err(|_| ApiError::InvalidApiKey)?;
+    user.require_active().map_err(|_| ApiError::InvalidApiKey)?;
+    let models = if user.all_models {
+        None
+    } else {
+        Some(
+            db::users::models(&services.db, &user.user_id)
+                .await
+                .map_err(ApiError::internal)?,
+        )
+    };
+    Ok(Principal::for_user(user.user_id, user.username, models))
+}

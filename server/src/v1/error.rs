@@ -1,0 +1,106 @@
+//! Errors of `/v1`, in OpenAI's envelope `{"error": {message, type, param, code}}`, so every
+//! OpenAI client reports them the way it reports OpenAI's own.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "invalid or missing API key; send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+    )]
+    InvalidApiKey,
+    #[error("this API key has expired")]
+    ExpiredApiKey,
+    #[error("this API key, or its owner, is disabled")]
+    DisabledApiKey,
+    #[error("this API key may not be used from your address")]
+    AddressNotAllowed,
+    #[error("the model `{0}` is not enabled for this key")]
+    ModelNotAllowed(String),
+    #[error("the model `{0}` does not exist")]
+    ModelNotFound(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error (reference {0})")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn wire(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::InvalidApiKey => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "invalid_api_key",
+            ),
+            Self::ExpiredApiKey => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "api_key_expired",
+            ),
+            Self::DisabledApiKey => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_request_error",
+                "api_key_disabled",
+            ),
+            Self::AddressNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "address_not_allowed",
+            ),
+            Self::ModelNotAllowed(_) => (
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "model_not_allowed",
+            ),
+            Self::ModelNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "model_not_found",
+            ),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "invalid_request_error", "not_found"),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal_error",
+            ),
+        }
+    }
+
+    /// Logs the detail server-side; the client sees only a reference.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        let reference = uuid_like();
+        tracing::error!(%reference, error = %e, "request failed");
+        Self::Internal(reference)
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{t:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, code) = self.wire();
+        let body = json!({ "error": { "message": self.to_string(), "type": kind, "param": null, "code": code } });
+        let mut res = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
+    }
+}
