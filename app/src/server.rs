@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod db;
 pub mod error;
+pub mod import;
 pub mod keys;
 pub mod password;
 pub mod seal;

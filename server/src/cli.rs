@@ -102,6 +102,17 @@ pub struct GlobalArgs {
     )]
     pub encryption_keys_file: Option<PathBuf>,
 
+    /// Who may reveal an API key's secret again after creation: the key's `owner` (and
+    /// administrators), `admins` only, or nobody (`off`: secrets are not even stored sealed)
+    #[arg(
+        long,
+        env = "PORTCULLIS_KEY_REVEAL",
+        value_enum,
+        default_value = "owner",
+        global = true
+    )]
+    pub key_reveal: KeyReveal,
+
     /// Log format [default: text]
     #[arg(long, env = "PORTCULLIS_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -140,8 +151,44 @@ pub enum Command {
     /// Manage user accounts from the console
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API keys from the console
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Import users (their passwords hashed on import), permissions and API keys from
+    /// Xinference's JSON auth configuration file; a malformed file changes nothing
+    ImportAuth {
+        /// The Xinference auth configuration (JSON)
+        file: PathBuf,
+    },
     /// Check the configuration, the secrets and the database connection, then exit
     CheckConfig,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key for a user and print it (the only time it is shown in full, unless
+    /// revealing keys is allowed)
+    Create {
+        /// The owner's username
+        #[arg(long)]
+        user: String,
+        /// Models the key may use, comma-separated (within the owner's); default: all of the owner's
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// A name to recognise the key by
+        #[arg(long, default_value = "console")]
+        name: String,
+    },
+}
+
+impl From<KeyReveal> for app::server::keys::RevealPolicy {
+    fn from(k: KeyReveal) -> Self {
+        match k {
+            KeyReveal::Owner => Self::Owner,
+            KeyReveal::Admins => Self::Admins,
+            KeyReveal::Off => Self::Off,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -182,16 +229,6 @@ pub struct ServeArgs {
     /// is believed for the client's address; by default none is
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
-
-    /// Who may reveal an API key's secret again after creation: the key's `owner` (and
-    /// administrators), `admins` only, or nobody (`off`: secrets are not even stored sealed)
-    #[arg(
-        long,
-        env = "PORTCULLIS_KEY_REVEAL",
-        value_enum,
-        default_value = "owner"
-    )]
-    pub key_reveal: KeyReveal,
 
     /// Also accept signed-in users' access tokens on /v1, not only API keys
     #[arg(long, env = "PORTCULLIS_ALLOW_JWT_ON_V1")]

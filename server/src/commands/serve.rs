@@ -4,8 +4,7 @@ use anyhow::Context;
 use app::server::{
     GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
-    keys::{self, RevealPolicy},
-    users,
+    keys, users,
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -13,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     AppState,
-    cli::{GlobalArgs, KeyReveal, ServeArgs},
+    cli::{GlobalArgs, ServeArgs},
     config::{Settings, secrets},
     console,
 };
@@ -49,11 +48,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         auth: auth_settings(args)?,
         throttle: throttle_settings(args)?,
         trusted_proxies: args.trusted_proxies.clone(),
-        key_reveal: match args.key_reveal {
-            KeyReveal::Owner => RevealPolicy::Owner,
-            KeyReveal::Admins => RevealPolicy::Admins,
-            KeyReveal::Off => RevealPolicy::Off,
-        },
+        key_reveal: global.key_reveal.into(),
         allow_jwt_on_v1: args.allow_jwt_on_v1,
     };
     let services = Services::start(db.clone(), secrets, gateway).await?;

@@ -115,9 +115,17 @@ impl Server {
 
     /// A GET over a fresh connection: status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
+        self.get_with_key(path, None).await
+    }
+
+    /// A GET with `Authorization: Bearer <key>`.
+    pub async fn get_with_key(&self, path: &str, key: Option<&str>) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).await.expect("connect");
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
         let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
             self.addr
         );
         stream

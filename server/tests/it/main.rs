@@ -8,6 +8,7 @@ mod auth;
 mod binary;
 mod cli;
 mod common;
+mod console_keys;
 mod health;
 mod keys;
 mod serve;

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{RevealPolicy, format};
 use crate::server::{
     CoreError, Services,
-    audit::{self, Event},
+    audit::{self, Actor, Event},
     auth::CurrentUser,
     db::{self, keys::KeyRow},
     seal,
@@ -47,8 +47,19 @@ pub async fn create(
     let owner = db::users::find_by_id(&services.db, &owner_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?;
+    create_for(services, caller.actor(), &owner, req).await
+}
+
+/// Creates a key for `owner` without checking who asks: for callers that already did (the
+/// management API above, the console).
+pub async fn create_for(
+    services: &Services,
+    actor: Actor,
+    owner: &db::users::UserRow,
+    req: NewKeyRequest,
+) -> Result<KeyWithSecret, CoreError> {
     let name = check_name(&req.name)?;
-    let models = check_models(services, &owner, &req.models).await?;
+    let models = check_models(services, owner, &req.models).await?;
     if let Some(t) = req.expires_at.filter(|t| *t <= Utc::now()) {
         return Err(CoreError::invalid(
             "expires_at",
@@ -76,7 +87,7 @@ pub async fn create(
         },
     )
     .await?;
-    let event = Event::new(caller.actor(), "key.create")
+    let event = Event::new(actor, "key.create")
         .target("api_key", &api_key_id)
         .details(json!({
             "owner": owner.username, "name": name, "models": models, "expires_at": req.expires_at,
