@@ -571,3 +571,68 @@ async fn last_use_is_recorded_off_the_request_path() {
         .await;
     assert!(after.body["last_used_at"].is_string(), "{}", after.body);
 }
+
+#[tokio::test]
+async fn the_reveal_policy_decides_who_sees_a_secret_again() {
+    use app::server::keys::RevealPolicy;
+    let admins_only = GatewaySettings {
+        key_reveal: RevealPolicy::Admins,
+        ..Default::default()
+    };
+    let app =
+        TestApp::with_settings(app::server::testing::TestDb::sqlite().await, admins_only).await;
+    let (_, admin) = app.admin().await;
+    app.user("ivy", Role::User, "ivy's long password", false)
+        .await;
+    let (ivy, _) = app.login("ivy", "ivy's long password").await;
+    let k = create(&app, &ivy, json!({ "name": "k" })).await;
+    let id = k.body["key"]["api_key_id"].as_str().unwrap().to_owned();
+    app.call("/api/keys/reveal", json!({ "api_key_id": id }), Some(&ivy))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        app.call(
+            "/api/keys/reveal",
+            json!({ "api_key_id": id }),
+            Some(&admin)
+        )
+        .await
+        .str("secret"),
+        k.str("secret")
+    );
+
+    let off = GatewaySettings {
+        key_reveal: RevealPolicy::Off,
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(app::server::testing::TestDb::sqlite().await, off).await;
+    let (_, admin) = app.admin().await;
+    let k = create(&app, &admin, json!({ "name": "k" })).await;
+    let id = k.body["key"]["api_key_id"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            "/api/keys/reveal",
+            json!({ "api_key_id": id }),
+            Some(&admin),
+        )
+        .await;
+    r.assert_error(StatusCode::CONFLICT, "refused");
+    assert_eq!(
+        r.body["detail"],
+        "revealing keys is turned off on this gateway"
+    );
+    let sealed = app
+        .db
+        .scalar(
+            "select count(*) from api_key where secret_sealed is not null",
+            &[],
+        )
+        .await;
+    assert_eq!(sealed, 0, "with reveal off, no ciphertext is kept at all");
+    assert_eq!(
+        app.v1_get("/v1/models", &k.str("secret"), HERE)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
