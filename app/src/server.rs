@@ -13,6 +13,7 @@ pub mod password;
 pub mod seal;
 pub mod secrets;
 pub mod services;
+pub mod upstreams;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

@@ -23,6 +23,65 @@ pub struct FileConfig {
     pub database: FileDatabase,
     #[serde(default)]
     pub log: FileLog,
+    #[serde(default)]
+    pub upstreams: Vec<FileUpstream>,
+    #[serde(default)]
+    pub models: Vec<app::server::upstreams::config::ModelSpec>,
+}
+
+/// An `[[upstreams]]` entry. The credential is never written in the file itself: it names the
+/// environment variable or file that holds it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUpstream {
+    pub name: String,
+    /// For example `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub credential_env: Option<String>,
+    pub credential_file: Option<PathBuf>,
+    #[serde(default)]
+    pub headers: std::collections::HashMap<String, String>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub connect_timeout: Option<std::time::Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    pub idle_timeout: Option<std::time::Duration>,
+}
+
+/// Durations written as `5s`, `2m`.
+mod humantime_serde_opt {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+impl FileUpstream {
+    /// The upstream with its credential read from where the file points.
+    pub fn resolve(&self) -> anyhow::Result<app::server::upstreams::config::UpstreamSpec> {
+        let credential = match (&self.credential_env, &self.credential_file) {
+            (Some(_), Some(_)) => anyhow::bail!("upstream `{}`: give credential_env or credential_file, not both", self.name),
+            (Some(var), None) => Some(std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("upstream `{}`: the environment variable `{var}` holding its credential is not set", self.name)
+            })?),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("upstream `{}`: cannot read `{}`: {e}", self.name, path.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        Ok(app::server::upstreams::config::UpstreamSpec {
+            name: self.name.clone(),
+            base_url: self.base_url.clone(),
+            credential: credential.map(secrecy::SecretString::from),
+            headers: self.headers.clone(),
+            connect_timeout: self.connect_timeout.unwrap_or(std::time::Duration::from_secs(5)),
+            idle_timeout: self.idle_timeout.unwrap_or(std::time::Duration::from_secs(120)),
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,6 +11,7 @@ use super::{
         throttle::{LoginThrottle, ThrottleSettings},
     },
     keys::{KeyCache, RevealPolicy},
+    upstreams::Registry,
     secrets::Secrets,
 };
 use crate::AppError;
@@ -35,6 +36,7 @@ pub struct Services {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
     pub keys: Arc<KeyCache>,
+    pub registry: Arc<Registry>,
     pub key_reveal: RevealPolicy,
     pub allow_jwt_on_v1: bool,
 }
@@ -48,6 +50,8 @@ impl Services {
     ) -> Result<Self, CoreError> {
         let keys = Arc::new(KeyCache::default());
         keys.reload(&db).await?;
+        let registry = Arc::new(Registry::default());
+        registry.reload(&db, &secrets.keyring).await?;
         Ok(Self {
             db,
             secrets: Arc::new(secrets),
@@ -55,6 +59,7 @@ impl Services {
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             trusted_proxies: settings.trusted_proxies.into(),
             keys,
+            registry,
             key_reveal: settings.key_reveal,
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
         })

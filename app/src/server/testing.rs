@@ -209,3 +209,22 @@ impl TestDb {
         }
     }
 }
+
+/// Declares `NAME::sqlite` and `NAME::postgres` tests for each story `async fn NAME(Backend)`,
+/// so every story runs on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$story($crate::server::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$story($crate::server::Backend::Postgres).await;
+            }
+        }
+    )*};
+}

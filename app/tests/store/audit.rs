@@ -1,4 +1,5 @@
 use app::server::{
+    Backend,
     audit::{self, Actor, Event},
     db,
     testing::TestDb,
@@ -9,7 +10,8 @@ use crate::on_both_backends;
 
 on_both_backends!(audit_entries_are_kept_newest_first_and_filtered_by_action);
 
-async fn audit_entries_are_kept_newest_first_and_filtered_by_action(t: TestDb) {
+async fn audit_entries_are_kept_newest_first_and_filtered_by_action(backend: Backend) {
+    let t = TestDb::new(backend).await;
     let admin = Actor::User {
         user_id: "u-admin".into(),
         username: "root".into(),

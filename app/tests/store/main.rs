@@ -7,22 +7,4 @@ mod audit;
 mod schema;
 mod users;
 
-/// Declares `NAME::sqlite` and `NAME::postgres` for each story `async fn NAME(TestDb)`.
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            use app::server::testing::TestDb;
-
-            #[tokio::test]
-            async fn sqlite() {
-                super::$story(TestDb::sqlite().await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$story(TestDb::postgres().await).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_both_backends;
+pub(crate) use app::on_both_backends;

@@ -1,4 +1,7 @@
-use app::server::testing::{Arg::*, TestDb};
+use app::server::{
+    Backend,
+    testing::{Arg::*, TestDb},
+};
 
 use crate::on_both_backends;
 
@@ -7,7 +10,8 @@ on_both_backends!(
     schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs
 );
 
-async fn migrations_are_applied_once_and_rerun_safely(t: TestDb) {
+async fn migrations_are_applied_once_and_rerun_safely(backend: Backend) {
+    let t = TestDb::new(backend).await;
     t.db.check_ready().await.expect("ready after migrate");
     let applied = t.db.latest_applied_migration().await.unwrap();
     assert_eq!(applied, Some(t.db.latest_known_migration()));
@@ -17,7 +21,8 @@ async fn migrations_are_applied_once_and_rerun_safely(t: TestDb) {
     t.drop_db().await;
 }
 
-async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(t: TestDb) {
+async fn schema_holds_every_entity_and_deleting_a_user_takes_what_is_theirs(backend: Backend) {
+    let t = TestDb::new(backend).await;
     let user = "insert into app_user (user_id, username, role, created_at, updated_at) values ($1, $2, $3, $4, $4)";
     t.exec(user, &[Text("u1"), Text("Alice"), Text("user"), Now])
         .await

@@ -1,4 +1,5 @@
 use app::server::{
+    Backend,
     CoreError,
     audit::Actor,
     db, password,
@@ -27,7 +28,8 @@ fn new_user(name: &str, password: Option<&str>) -> NewUser {
     }
 }
 
-async fn users_are_unique_case_insensitively_and_passwords_are_argon2id(t: TestDb) {
+async fn users_are_unique_case_insensitively_and_passwords_are_argon2id(backend: Backend) {
+    let t = TestDb::new(backend).await;
     let (alice, generated) = users::create(
         &t.db,
         Actor::Console,
@@ -96,7 +98,8 @@ async fn users_are_unique_case_insensitively_and_passwords_are_argon2id(t: TestD
     t.drop_db().await;
 }
 
-async fn the_first_admin_is_created_once_even_when_replicas_race(t: TestDb) {
+async fn the_first_admin_is_created_once_even_when_replicas_race(backend: Backend) {
+    let t = TestDb::new(backend).await;
     let attempts = (0..4).map(|_| {
         let db = t.db.clone();
         tokio::spawn(async move { users::ensure_initial_admin(&db).await })
@@ -119,7 +122,8 @@ async fn the_first_admin_is_created_once_even_when_replicas_race(t: TestDb) {
     t.drop_db().await;
 }
 
-async fn a_password_reset_ends_every_session(t: TestDb) {
+async fn a_password_reset_ends_every_session(backend: Backend) {
+    let t = TestDb::new(backend).await;
     let (dave, _) = users::create(
         &t.db,
         Actor::Console,
@@ -177,7 +181,8 @@ async fn a_password_reset_ends_every_session(t: TestDb) {
     t.drop_db().await;
 }
 
-async fn listing_searches_and_pages(t: TestDb) {
+async fn listing_searches_and_pages(backend: Backend) {
+    let t = TestDb::new(backend).await;
     for name in ["erin", "frank", "Fiona", "george_x", "george%"] {
         let mut u = new_user(name, Some("a long enough password"));
         u.email = (name == "erin").then(|| "erin@example.org".to_owned());

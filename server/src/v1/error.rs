@@ -26,6 +26,16 @@ pub enum ApiError {
     ModelNotFound(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{message}")]
+    BadRequest { message: String, param: Option<&'static str> },
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("every upstream serving this model is unreachable")]
+    UpstreamUnreachable,
+    #[error("the upstream did not answer in time")]
+    UpstreamTimeout,
+    #[error("the upstream failed with status {status}")]
+    Upstream { status: reqwest::StatusCode, body: Option<serde_json::Value> },
     #[error("internal error (reference {0})")]
     Internal(String),
 }
@@ -64,6 +74,15 @@ impl ApiError {
                 "model_not_found",
             ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "invalid_request_error", "not_found"),
+            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_request"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "payload_too_large"),
+            Self::UpstreamUnreachable => (StatusCode::BAD_GATEWAY, "upstream_error", "upstream_unreachable"),
+            Self::UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_error", "upstream_timeout"),
+            Self::Upstream { status, .. } => (
+                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+                "upstream_error",
+                "upstream_error",
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -93,7 +112,15 @@ fn uuid_like() -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, code) = self.wire();
-        let body = json!({ "error": { "message": self.to_string(), "type": kind, "param": null, "code": code } });
+        let param = match &self {
+            Self::BadRequest { param, .. } => *param,
+            _ => None,
+        };
+        let body = match self {
+            // An upstream's own OpenAI-shaped error passes through as it was.
+            Self::Upstream { body: Some(b), .. } if b.get("error").is_some() => b,
+            _ => json!({ "error": { "message": self.to_string(), "type": kind, "param": param, "code": code } }),
+        };
         let mut res = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(

@@ -92,49 +92,28 @@ impl TestApp {
         if let Some(token) = bearer {
             req = req.header("authorization", format!("Bearer {token}"));
         }
-        let mut req = req.body(Body::from(body.to_string())).expect("request");
+        let req = req.body(Body::from(body.to_string())).expect("request");
+        self.send(req, addr).await
+    }
+
+    /// Sends a request from client address `addr` and reads a JSON answer.
+    pub async fn send(&self, mut req: Request<Body>, addr: &str) -> Reply {
         let addr: SocketAddr = addr.parse().expect("socket address");
         req.extensions_mut().insert(ConnectInfo(addr));
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router is infallible");
+        let res = self.router.clone().oneshot(req).await.expect("the router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     /// `GET` on `/v1` with an API key (or any bearer) from `addr`.
     pub async fn v1_get(&self, path: &str, key: &str, addr: &str) -> Reply {
-        let mut req = Request::get(path)
+        let req = Request::get(path)
             .header("authorization", format!("Bearer {key}"))
             .body(Body::empty())
             .expect("request");
-        req.extensions_mut().insert(ConnectInfo(
-            addr.parse::<SocketAddr>().expect("socket address"),
-        ));
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router is infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Reply {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        self.send(req, addr).await
     }
 
     /// Adds public model names.

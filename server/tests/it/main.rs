@@ -11,23 +11,9 @@ mod common;
 mod console_keys;
 mod health;
 mod keys;
+mod mock_upstream;
+mod proxy;
 mod serve;
 mod sessions;
 
-/// Declares `NAME::sqlite` and `NAME::postgres` for each story `async fn NAME(Backend)`.
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$story(app::server::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$story(app::server::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_both_backends;
+pub(crate) use app::on_both_backends;

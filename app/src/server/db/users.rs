@@ -196,6 +196,12 @@ pub async fn record_login(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<
     Ok(())
 }
 
+/// Locks the enabled administrators (PostgreSQL), so that concurrent changes that each leave
+/// one administrator cannot together leave none. SQLite serialises writers anyway.
+const LOCK_ADMINS: &str = "select user_id from app_user where role = 'admin' and enabled for update";
+/// Checked after a change, inside its transaction.
+const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
+
 /// Changes to one user, applied together.
 pub struct UserChanges<'a> {
     pub role: Option<Role>,
@@ -223,14 +229,11 @@ pub async fn update(
     changes: &UserChanges<'_>,
     now: DateTime<Utc>,
 ) -> Result<UpdateOutcome, CoreError> {
-    const LOCK_ADMINS: &str =
-        "select user_id from app_user where role = 'admin' and enabled for update";
     const UPDATE: &str = "update app_user set \
         role = coalesce($2, role), enabled = coalesce($3, enabled), \
         email = case when $4 then $5 else email end, \
         token_version = token_version + case when $3 = false and enabled then 1 else 0 end, \
         updated_at = $6 where user_id = $1";
-    const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
     const END_SESSIONS: &str = "update refresh_family set revoked_at = $2, revoked_reason = 'disabled' \
         where user_id = $1 and revoked_at is null";
     let set_email = changes.email.is_some();
@@ -276,10 +279,7 @@ pub async fn update(
 /// Deletes a user (keys and sessions go with them, by foreign key), unless that leaves no
 /// enabled administrator; same locking as [`update`].
 pub async fn delete(db: &Db, user_id: &str) -> Result<UpdateOutcome, CoreError> {
-    const LOCK_ADMINS: &str =
-        "select user_id from app_user where role = 'admin' and enabled for update";
     const DELETE: &str = "delete from app_user where user_id = $1";
-    const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
     let is_pg = matches!(db, Db::Postgres(_));
     let outcome = on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;

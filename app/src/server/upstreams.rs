@@ -1,0 +1,8 @@
+//! Where requests go: upstreams (OpenAI-compatible servers) and the public model names mapped
+//! onto them. Declared in the configuration file and kept in the database; held in memory by
+//! the [`Registry`] that routes `/v1` requests.
+
+pub mod config;
+pub mod registry;
+
+pub use registry::{Registry, Target};

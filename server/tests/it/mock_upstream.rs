@@ -1,0 +1,104 @@
+//! A fake OpenAI-compatible server on a random loopback port: it answers chat (plain and
+//! streamed), completions, embeddings and models, fails on demand, and records what it got.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    Answer,
+    Fail(u16),
+}
+
+#[derive(Clone)]
+struct Shared {
+    name: &'static str,
+    received: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+pub struct MockUpstream {
+    pub base_url: String,
+    shared: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl MockUpstream {
+    pub async fn start(name: &'static str) -> Self {
+        let shared = Shared { name, received: Arc::default(), behaviour: Arc::new(Mutex::new(Behaviour::Answer)) };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(answer))
+            .route("/v1/completions", post(answer))
+            .route("/v1/embeddings", post(answer))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind mock upstream");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("mock upstream");
+        });
+        Self { base_url: format!("http://{addr}/v1"), shared, server }
+    }
+
+    /// Stops listening: connections are refused from now on.
+    pub async fn stop(&self) {
+        self.server.abort();
+        // Let the runtime drop the listener.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    pub fn set(&self, b: Behaviour) {
+        *self.shared.behaviour.lock().unwrap() = b;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+}
+
+async fn answer(State(s): State<Shared>, uri: Uri, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    s.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body: body.clone(),
+    });
+    if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
+        let status = StatusCode::from_u16(code).unwrap();
+        let error = json!({ "error": { "message": format!("{} is failing", s.name), "type": "server_error", "param": null, "code": "mock_failure" } });
+        return (status, Json(error)).into_response();
+    }
+    let model = body["model"].clone();
+    if uri.path().ends_with("/embeddings") {
+        return Json(json!({ "object": "list", "model": model, "data": [{ "object": "embedding", "index": 0, "embedding": [0.1, 0.2] }], "usage": { "prompt_tokens": 2, "total_tokens": 2 } })).into_response();
+    }
+    if body["stream"] == true {
+        let chunks: Vec<String> = ["Hel", "lo"]
+            .iter()
+            .map(|t| format!("data: {}\n\n", json!({ "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": { "content": t } }] })))
+            .chain(std::iter::once("data: [DONE]\n\n".to_owned()))
+            .collect();
+        let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+        return Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap();
+    }
+    Json(json!({
+        "id": "cmpl-1", "object": "chat.completion", "model": model, "served_by": s.name,
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": format!("hello from {}", s.name) }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7 },
+    }))
+    .into_response()
+}
