@@ -13,9 +13,9 @@ pub mod password;
 pub mod seal;
 pub mod secrets;
 pub mod services;
-pub mod upstreams;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upstreams;
 pub mod users;
 
 pub use db::{Backend, DatabaseUrl, Db};

@@ -51,9 +51,12 @@ pub struct FileUpstream {
 mod humantime_serde_opt {
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<std::time::Duration>, D::Error> {
         let s: Option<String> = Option::deserialize(d)?;
-        s.map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
+        s.map(|s| humantime::parse_duration(&s).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -78,8 +81,12 @@ impl FileUpstream {
             base_url: self.base_url.clone(),
             credential: credential.map(secrecy::SecretString::from),
             headers: self.headers.clone(),
-            connect_timeout: self.connect_timeout.unwrap_or(std::time::Duration::from_secs(5)),
-            idle_timeout: self.idle_timeout.unwrap_or(std::time::Duration::from_secs(120)),
+            connect_timeout: self
+                .connect_timeout
+                .unwrap_or(std::time::Duration::from_secs(5)),
+            idle_timeout: self
+                .idle_timeout
+                .unwrap_or(std::time::Duration::from_secs(120)),
         })
     }
 }

@@ -11,8 +11,8 @@ use super::{
         throttle::{LoginThrottle, ThrottleSettings},
     },
     keys::{KeyCache, RevealPolicy},
-    upstreams::Registry,
     secrets::Secrets,
+    upstreams::Registry,
 };
 use crate::AppError;
 

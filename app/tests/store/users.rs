@@ -1,6 +1,5 @@
 use app::server::{
-    Backend,
-    CoreError,
+    Backend, CoreError,
     audit::Actor,
     db, password,
     testing::{Arg::*, TestDb},

@@ -30,7 +30,12 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     let mut leptos_options = leptos_options(&leptos_path)?;
 
     let db = super::open_database(settings).await?;
-    let upstreams = settings.file.upstreams.iter().map(|u| u.resolve()).collect::<anyhow::Result<Vec<_>>>()?;
+    let upstreams = settings
+        .file
+        .upstreams
+        .iter()
+        .map(|u| u.resolve())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     app::server::upstreams::config::apply(&db, &secrets.keyring, &upstreams, &settings.file.models)
         .await
         .context("cannot apply the upstreams and models of the configuration file")?;

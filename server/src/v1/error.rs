@@ -27,7 +27,10 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    BadRequest { message: String, param: Option<&'static str> },
+    BadRequest {
+        message: String,
+        param: Option<&'static str>,
+    },
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("every upstream serving this model is unreachable")]
@@ -35,7 +38,10 @@ pub enum ApiError {
     #[error("the upstream did not answer in time")]
     UpstreamTimeout,
     #[error("the upstream failed with status {status}")]
-    Upstream { status: reqwest::StatusCode, body: Option<serde_json::Value> },
+    Upstream {
+        status: reqwest::StatusCode,
+        body: Option<serde_json::Value>,
+    },
     #[error("internal error (reference {0})")]
     Internal(String),
 }
@@ -74,10 +80,26 @@ impl ApiError {
                 "model_not_found",
             ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "invalid_request_error", "not_found"),
-            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_request"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "payload_too_large"),
-            Self::UpstreamUnreachable => (StatusCode::BAD_GATEWAY, "upstream_error", "upstream_unreachable"),
-            Self::UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_error", "upstream_timeout"),
+            Self::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "invalid_request",
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "payload_too_large",
+            ),
+            Self::UpstreamUnreachable => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "upstream_unreachable",
+            ),
+            Self::UpstreamTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_error",
+                "upstream_timeout",
+            ),
             Self::Upstream { status, .. } => (
                 StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
                 "upstream_error",
@@ -119,7 +141,9 @@ impl IntoResponse for ApiError {
         let body = match self {
             // An upstream's own OpenAI-shaped error passes through as it was.
             Self::Upstream { body: Some(b), .. } if b.get("error").is_some() => b,
-            _ => json!({ "error": { "message": self.to_string(), "type": kind, "param": param, "code": code } }),
+            _ => {
+                json!({ "error": { "message": self.to_string(), "type": kind, "param": param, "code": code } })
+            }
         };
         let mut res = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -58,7 +58,10 @@ async fn forward(
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        _ => ApiError::BadRequest { message: e.body_text(), param: None },
+        _ => ApiError::BadRequest {
+            message: e.body_text(),
+            param: None,
+        },
     })?;
     let mut json: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
         message: format!("the request body is not valid JSON: {e}"),
@@ -68,12 +71,19 @@ async fn forward(
         .get("model")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| ApiError::BadRequest { message: "you must provide a model".into(), param: Some("model") })?
+        .ok_or_else(|| ApiError::BadRequest {
+            message: "you must provide a model".into(),
+            param: Some("model"),
+        })?
         .to_owned();
     if !who.may_use(&model) {
         return Err(ApiError::ModelNotAllowed(model));
     }
-    let targets = state.services.registry.targets(&model).ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
+    let targets = state
+        .services
+        .registry
+        .targets(&model)
+        .ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
 
     let mut last_failure = ApiError::UpstreamUnreachable;
     for target in targets {
@@ -97,7 +107,11 @@ async fn forward(
             Err(e) => {
                 tracing::warn!(upstream = %upstream.name, model = %model, error = %e, "upstream unreachable; trying the next target");
                 target.cool_down(COOLDOWN);
-                last_failure = if e.is_timeout() { ApiError::UpstreamTimeout } else { ApiError::UpstreamUnreachable };
+                last_failure = if e.is_timeout() {
+                    ApiError::UpstreamTimeout
+                } else {
+                    ApiError::UpstreamUnreachable
+                };
                 continue;
             }
         };
@@ -106,7 +120,10 @@ async fn forward(
             tracing::warn!(upstream = %upstream.name, model = %model, %status, "upstream failed; trying the next target");
             target.cool_down(COOLDOWN);
             let body = response.bytes().await.unwrap_or_default();
-            last_failure = ApiError::Upstream { status, body: serde_json::from_slice(&body).ok() };
+            last_failure = ApiError::Upstream {
+                status,
+                body: serde_json::from_slice(&body).ok(),
+            };
             continue;
         }
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
@@ -116,7 +133,8 @@ async fn forward(
             chunk
         });
         let mut res = Response::new(Body::from_stream(stream));
-        *res.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        *res.status_mut() =
+            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),

@@ -100,11 +100,20 @@ impl TestApp {
     pub async fn send(&self, mut req: Request<Body>, addr: &str) -> Reply {
         let addr: SocketAddr = addr.parse().expect("socket address");
         req.extensions_mut().insert(ConnectInfo(addr));
-        let res = self.router.clone().oneshot(req).await.expect("the router is infallible");
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
     }
 
     /// `GET` on `/v1` with an API key (or any bearer) from `addr`.

@@ -41,18 +41,28 @@ pub struct MockUpstream {
 
 impl MockUpstream {
     pub async fn start(name: &'static str) -> Self {
-        let shared = Shared { name, received: Arc::default(), behaviour: Arc::new(Mutex::new(Behaviour::Answer)) };
+        let shared = Shared {
+            name,
+            received: Arc::default(),
+            behaviour: Arc::new(Mutex::new(Behaviour::Answer)),
+        };
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
             .route("/v1/completions", post(answer))
             .route("/v1/embeddings", post(answer))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind mock upstream");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock upstream");
         let addr = listener.local_addr().expect("address");
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("mock upstream");
         });
-        Self { base_url: format!("http://{addr}/v1"), shared, server }
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            shared,
+            server,
+        }
     }
 
     /// Stops listening: connections are refused from now on.
@@ -71,10 +81,18 @@ impl MockUpstream {
     }
 }
 
-async fn answer(State(s): State<Shared>, uri: Uri, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn answer(
+    State(s): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     s.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
-        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: body.clone(),
     });
     if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
@@ -93,7 +111,10 @@ async fn answer(State(s): State<Shared>, uri: Uri, headers: HeaderMap, Json(body
             .chain(std::iter::once("data: [DONE]\n\n".to_owned()))
             .collect();
         let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
-        return Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap();
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap();
     }
     Json(json!({
         "id": "cmpl-1", "object": "chat.completion", "model": model, "served_by": s.name,

@@ -2,15 +2,24 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use app::server::{Backend, upstreams::config::{self, ModelSpec, TargetSpec, UpstreamSpec}};
+use app::server::{
+    Backend,
+    upstreams::config::{self, ModelSpec, TargetSpec, UpstreamSpec},
+};
 use app::types::Role;
-use axum::{body::Body, http::{Request, StatusCode}};
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
 use http_body_util::BodyExt;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{common::TestApp, mock_upstream::{Behaviour, MockUpstream}};
+use crate::{
+    common::TestApp,
+    mock_upstream::{Behaviour, MockUpstream},
+};
 
 const HERE: &str = "127.0.0.1:40000";
 
@@ -30,20 +39,59 @@ async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
             idle_timeout: Duration::from_secs(5),
         })
         .collect();
-    let targets = (0..upstreams.len()).map(|i| TargetSpec { upstream: format!("up{i}"), model: Some("upstream-llama".into()), weight: 1 }).collect();
-    let models = vec![ModelSpec { name: "llama".into(), targets }, ModelSpec { name: "secret-model".into(), targets: vec![TargetSpec { upstream: "up0".into(), model: None, weight: 1 }] }];
-    config::apply(&app.db.db, &app.services.secrets.keyring, &specs, &models).await.unwrap();
-    app.services.registry.reload(&app.db.db, &app.services.secrets.keyring).await.unwrap();
-    app.user("pat", Role::User, "pat's long password", false).await;
+    let targets = (0..upstreams.len())
+        .map(|i| TargetSpec {
+            upstream: format!("up{i}"),
+            model: Some("upstream-llama".into()),
+            weight: 1,
+        })
+        .collect();
+    let models = vec![
+        ModelSpec {
+            name: "llama".into(),
+            targets,
+        },
+        ModelSpec {
+            name: "secret-model".into(),
+            targets: vec![TargetSpec {
+                upstream: "up0".into(),
+                model: None,
+                weight: 1,
+            }],
+        },
+    ];
+    config::apply(&app.db.db, &app.services.secrets.keyring, &specs, &models)
+        .await
+        .unwrap();
+    app.services
+        .registry
+        .reload(&app.db.db, &app.services.secrets.keyring)
+        .await
+        .unwrap();
+    app.user("pat", Role::User, "pat's long password", false)
+        .await;
     let (pat, _) = app.login("pat", "pat's long password").await;
-    let key = app.call("/api/keys/create", json!({ "name": "k", "models": ["llama"] }), Some(&pat)).await.str("secret");
+    let key = app
+        .call(
+            "/api/keys/create",
+            json!({ "name": "k", "models": ["llama"] }),
+            Some(&pat),
+        )
+        .await
+        .str("secret");
     (app, key)
 }
 
 async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (StatusCode, String) {
-    let req = Request::post(path).header("authorization", format!("Bearer {key}")).header("content-type", "application/json").body(Body::from(body)).unwrap();
+    let req = Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
     let mut req = req;
-    req.extensions_mut().insert(axum::extract::ConnectInfo(HERE.parse::<std::net::SocketAddr>().unwrap()));
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        HERE.parse::<std::net::SocketAddr>().unwrap(),
+    ));
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -51,15 +99,22 @@ async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (StatusCode
 }
 
 #[tokio::test]
-async fn a_chat_request_is_forwarded_as_sent_with_the_model_rewritten_and_the_upstream_credential() {
+async fn a_chat_request_is_forwarded_as_sent_with_the_model_rewritten_and_the_upstream_credential()
+{
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway(&[&up]).await;
     let body = json!({ "model": "llama", "messages": [{ "role": "user", "content": "hi" }], "temperature": 0.2, "vendor_extension": { "x": 1 } });
     let (status, text) = post(&app, "/v1/chat/completions", &key, body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(answer["choices"][0]["message"]["content"], "hello from alpha");
-    assert_eq!(answer["served_by"], "alpha", "unknown response fields pass through");
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        "hello from alpha"
+    );
+    assert_eq!(
+        answer["served_by"], "alpha",
+        "unknown response fields pass through"
+    );
 
     let got = up.received();
     assert_eq!(got.len(), 1);
@@ -67,15 +122,31 @@ async fn a_chat_request_is_forwarded_as_sent_with_the_model_rewritten_and_the_up
     assert_eq!(got[0].body["model"], "upstream-llama");
     assert_eq!(got[0].body["vendor_extension"], json!({ "x": 1 }));
     assert_eq!(got[0].body["temperature"], 0.2);
-    assert_eq!(got[0].authorization.as_deref(), Some("Bearer upstream-secret-0"), "the client's key is never forwarded");
+    assert_eq!(
+        got[0].authorization.as_deref(),
+        Some("Bearer upstream-secret-0"),
+        "the client's key is never forwarded"
+    );
 
     for path in ["/v1/completions", "/v1/embeddings"] {
-        let (status, text) = post(&app, path, &key, json!({ "model": "llama", "input": "x", "prompt": "x" }).to_string()).await;
+        let (status, text) = post(
+            &app,
+            path,
+            &key,
+            json!({ "model": "llama", "input": "x", "prompt": "x" }).to_string(),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{path}: {text}");
     }
     assert_eq!(up.received().last().unwrap().path, "/v1/embeddings");
     // Credentials are sealed at rest.
-    let plain = app.db.scalar("select count(*) from upstream where credential_sealed like '%upstream-secret%'", &[]).await;
+    let plain = app
+        .db
+        .scalar(
+            "select count(*) from upstream where credential_sealed like '%upstream-secret%'",
+            &[],
+        )
+        .await;
     assert_eq!(plain, 0);
 }
 
@@ -83,55 +154,144 @@ async fn a_chat_request_is_forwarded_as_sent_with_the_model_rewritten_and_the_up
 async fn a_streamed_answer_is_relayed_as_server_sent_events() {
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway(&[&up]).await;
-    let (status, text) = post(&app, "/v1/chat/completions", &key, json!({ "model": "llama", "stream": true, "messages": [] }).to_string()).await;
+    let (status, text) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "llama", "stream": true, "messages": [] }).to_string(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
     assert_eq!(events.len(), 3, "{text}");
-    assert!(events[0].contains(r#""content":"Hel""#) && events[1].contains(r#""content":"lo""#), "{text}");
+    assert!(
+        events[0].contains(r#""content":"Hel""#) && events[1].contains(r#""content":"lo""#),
+        "{text}"
+    );
     assert_eq!(events[2], "data: [DONE]");
 }
 
 #[tokio::test]
 async fn a_failing_target_is_skipped_and_cooled_down() {
-    let (a, b) = (MockUpstream::start("alpha").await, MockUpstream::start("beta").await);
+    let (a, b) = (
+        MockUpstream::start("alpha").await,
+        MockUpstream::start("beta").await,
+    );
     let (app, key) = gateway(&[&a, &b]).await;
     a.set(Behaviour::Fail(503));
     for _ in 0..4 {
-        let (status, text) = post(&app, "/v1/chat/completions", &key, json!({ "model": "llama", "messages": [] }).to_string()).await;
+        let (status, text) = post(
+            &app,
+            "/v1/chat/completions",
+            &key,
+            json!({ "model": "llama", "messages": [] }).to_string(),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{text}");
         assert!(text.contains("hello from beta"), "{text}");
     }
-    assert!(a.received().len() <= 1, "a failed target is left alone while it cools down: {}", a.received().len());
+    assert!(
+        a.received().len() <= 1,
+        "a failed target is left alone while it cools down: {}",
+        a.received().len()
+    );
 
     b.set(Behaviour::Fail(429));
-    let (status, text) = post(&app, "/v1/chat/completions", &key, json!({ "model": "llama", "messages": [] }).to_string()).await;
-    assert!(status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS, "{status} {text}");
+    let (status, text) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "llama", "messages": [] }).to_string(),
+    )
+    .await;
+    assert!(
+        status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS,
+        "{status} {text}"
+    );
     let err: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(err["error"]["code"], "mock_failure", "an upstream's own error passes through: {text}");
+    assert_eq!(
+        err["error"]["code"], "mock_failure",
+        "an upstream's own error passes through: {text}"
+    );
 }
 
 #[tokio::test]
 async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway(&[&up]).await;
-    let code = |t: &str| serde_json::from_str::<Value>(t).unwrap()["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let code = |t: &str| {
+        serde_json::from_str::<Value>(t).unwrap()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
 
     let (s, t) = post(&app, "/v1/chat/completions", &key, "{not json".into()).await;
-    assert_eq!((s, code(&t).as_str()), (StatusCode::BAD_REQUEST, "invalid_request"), "{t}");
-    let (s, t) = post(&app, "/v1/chat/completions", &key, json!({ "messages": [] }).to_string()).await;
+    assert_eq!(
+        (s, code(&t).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{t}"
+    );
+    let (s, t) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "messages": [] }).to_string(),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(serde_json::from_str::<Value>(&t).unwrap()["error"]["param"], "model");
-    let (s, t) = post(&app, "/v1/chat/completions", &key, json!({ "model": "secret-model" }).to_string()).await;
-    assert_eq!((s, code(&t).as_str()), (StatusCode::FORBIDDEN, "model_not_allowed"), "{t}");
-    let (s, t) = post(&app, "/v1/chat/completions", "sk-pc-nope", json!({ "model": "llama" }).to_string()).await;
-    assert_eq!((s, code(&t).as_str()), (StatusCode::UNAUTHORIZED, "invalid_api_key"), "{t}");
-    let big = format!(r#"{{"model":"llama","pad":"{}"}}"#, "x".repeat(server::v1::BODY_LIMIT));
+    assert_eq!(
+        serde_json::from_str::<Value>(&t).unwrap()["error"]["param"],
+        "model"
+    );
+    let (s, t) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "secret-model" }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&t).as_str()),
+        (StatusCode::FORBIDDEN, "model_not_allowed"),
+        "{t}"
+    );
+    let (s, t) = post(
+        &app,
+        "/v1/chat/completions",
+        "sk-pc-nope",
+        json!({ "model": "llama" }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&t).as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+        "{t}"
+    );
+    let big = format!(
+        r#"{{"model":"llama","pad":"{}"}}"#,
+        "x".repeat(server::v1::BODY_LIMIT)
+    );
     let (s, t) = post(&app, "/v1/chat/completions", &key, big).await;
-    assert_eq!((s, code(&t).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{t}");
+    assert_eq!(
+        (s, code(&t).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{t}"
+    );
     assert!(up.received().is_empty(), "nothing reached the upstream");
 
     // An upstream nobody listens on any more.
     up.stop().await;
-    let (s, t) = post(&app, "/v1/chat/completions", &key, json!({ "model": "llama" }).to_string()).await;
-    assert_eq!((s, code(&t).as_str()), (StatusCode::BAD_GATEWAY, "upstream_unreachable"), "{t}");
+    let (s, t) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "llama" }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&t).as_str()),
+        (StatusCode::BAD_GATEWAY, "upstream_unreachable"),
+        "{t}"
+    );
 }

@@ -198,7 +198,8 @@ pub async fn record_login(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<
 
 /// Locks the enabled administrators (PostgreSQL), so that concurrent changes that each leave
 /// one administrator cannot together leave none. SQLite serialises writers anyway.
-const LOCK_ADMINS: &str = "select user_id from app_user where role = 'admin' and enabled for update";
+const LOCK_ADMINS: &str =
+    "select user_id from app_user where role = 'admin' and enabled for update";
 /// Checked after a change, inside its transaction.
 const ADMINS_LEFT: &str = "select count(*) from app_user where role = 'admin' and enabled";
 

@@ -50,27 +50,45 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
     let mut names = std::collections::HashSet::new();
     for u in upstreams {
         if u.name.trim().is_empty() || !names.insert(u.name.as_str()) {
-            return Err(CoreError::Config(format!("upstream name `{}` is empty or repeated", u.name)));
+            return Err(CoreError::Config(format!(
+                "upstream name `{}` is empty or repeated",
+                u.name
+            )));
         }
         let ok = u.base_url.starts_with("http://") || u.base_url.starts_with("https://");
         if !ok {
-            return Err(CoreError::Config(format!("upstream `{}`: base_url must start with http:// or https://", u.name)));
+            return Err(CoreError::Config(format!(
+                "upstream `{}`: base_url must start with http:// or https://",
+                u.name
+            )));
         }
     }
     let mut model_names = std::collections::HashSet::new();
     for m in models {
         if m.name.trim().is_empty() || !model_names.insert(m.name.as_str()) {
-            return Err(CoreError::Config(format!("model name `{}` is empty or repeated", m.name)));
+            return Err(CoreError::Config(format!(
+                "model name `{}` is empty or repeated",
+                m.name
+            )));
         }
         if m.targets.is_empty() {
-            return Err(CoreError::Config(format!("model `{}` has no targets", m.name)));
+            return Err(CoreError::Config(format!(
+                "model `{}` has no targets",
+                m.name
+            )));
         }
         for t in &m.targets {
             if !names.contains(t.upstream.as_str()) {
-                return Err(CoreError::Config(format!("model `{}`: no upstream named `{}`", m.name, t.upstream)));
+                return Err(CoreError::Config(format!(
+                    "model `{}`: no upstream named `{}`",
+                    m.name, t.upstream
+                )));
             }
             if t.weight == 0 {
-                return Err(CoreError::Config(format!("model `{}`: weights must be at least 1", m.name)));
+                return Err(CoreError::Config(format!(
+                    "model `{}`: weights must be at least 1",
+                    m.name
+                )));
             }
         }
     }
@@ -79,7 +97,12 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
 
 /// Replaces the configuration-owned upstreams and models with the ones declared, in one
 /// transaction. Credentials are sealed, bound to their upstream's row.
-pub async fn apply(db: &Db, keyring: &Keyring, upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), CoreError> {
+pub async fn apply(
+    db: &Db,
+    keyring: &Keyring,
+    upstreams: &[UpstreamSpec],
+    models: &[ModelSpec],
+) -> Result<(), CoreError> {
     check(upstreams, models)?;
     let now = Utc::now();
     let mut upstream_rows = Vec::new();
@@ -89,9 +112,16 @@ pub async fn apply(db: &Db, keyring: &Keyring, upstreams: &[UpstreamSpec], model
         let sealed = u
             .credential
             .as_ref()
-            .map(|c| seal::seal(keyring, &format!("upstream:{id}"), c.expose_secret().as_bytes()))
+            .map(|c| {
+                seal::seal(
+                    keyring,
+                    &format!("upstream:{id}"),
+                    c.expose_secret().as_bytes(),
+                )
+            })
             .transpose()?;
-        let headers = serde_json::to_string(&u.headers).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let headers =
+            serde_json::to_string(&u.headers).map_err(|e| CoreError::Internal(e.to_string()))?;
         ids.insert(u.name.clone(), id.clone());
         upstream_rows.push((id, u, sealed, headers));
     }
@@ -123,7 +153,12 @@ pub async fn apply(db: &Db, keyring: &Keyring, upstreams: &[UpstreamSpec], model
         }
         for m in models {
             let model_id = uuid::Uuid::now_v7().to_string();
-            sqlx::query(MODEL).bind(&model_id).bind(&m.name).bind(now).execute(&mut *tx).await?;
+            sqlx::query(MODEL)
+                .bind(&model_id)
+                .bind(&m.name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             for t in &m.targets {
                 sqlx::query(TARGET)
                     .bind(uuid::Uuid::now_v7().to_string())

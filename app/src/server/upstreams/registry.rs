@@ -58,11 +58,17 @@ impl Target {
 
     /// Takes the target out of rotation for `cooldown` after a failure.
     pub fn cool_down(&self, cooldown: Duration) {
-        *self.cooling_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + cooldown);
+        *self
+            .cooling_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + cooldown);
     }
 
     pub fn is_cooling(&self, now: Instant) -> bool {
-        self.cooling_until.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|t| now < t)
+        self.cooling_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|t| now < t)
     }
 
     pub fn in_flight(&self) -> usize {
@@ -116,10 +122,17 @@ impl Registry {
                         .as_deref()
                         .map(serde_json::from_str)
                         .transpose()
-                        .map_err(|e| CoreError::Internal(format!("upstream `{}` headers: {e}", r.upstream_name)))?
+                        .map_err(|e| {
+                            CoreError::Internal(format!(
+                                "upstream `{}` headers: {e}",
+                                r.upstream_name
+                            ))
+                        })?
                         .unwrap_or_default();
-                    let connect_timeout = Duration::from_millis(u64::try_from(r.connect_timeout_ms).unwrap_or(5000));
-                    let idle_timeout = Duration::from_millis(u64::try_from(r.idle_timeout_ms).unwrap_or(60_000));
+                    let connect_timeout =
+                        Duration::from_millis(u64::try_from(r.connect_timeout_ms).unwrap_or(5000));
+                    let idle_timeout =
+                        Duration::from_millis(u64::try_from(r.idle_timeout_ms).unwrap_or(60_000));
                     let client = reqwest::Client::builder()
                         .connect_timeout(connect_timeout)
                         .read_timeout(idle_timeout)
@@ -157,7 +170,11 @@ impl Registry {
     /// requests in flight per unit of weight first, ties broken at random in proportion to
     /// weight; cooling ones last, as a last resort.
     pub fn targets(&self, model: &str) -> Option<Vec<Arc<Target>>> {
-        let models = self.models.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let models = self
+            .models
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let targets = models.get(model)?;
         let now = Instant::now();
         let mut rng = rand::rng();
@@ -170,7 +187,11 @@ impl Registry {
                 (t.is_cooling(now), load, key, t.clone())
             })
             .collect();
-        scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+        scored.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+        });
         Some(scored.into_iter().map(|s| s.3).collect())
     }
 }
