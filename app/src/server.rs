@@ -16,6 +16,7 @@ pub mod services;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upstreams;
+pub mod usage;
 pub mod users;
 
 pub use db::{Backend, DatabaseUrl, Db};

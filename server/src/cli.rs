@@ -230,6 +230,16 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Usage events that may wait to be written; beyond that they are dropped and counted,
+    /// never delaying a request
+    #[arg(
+        long,
+        env = "PORTCULLIS_USAGE_QUEUE",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub usage_queue: usize,
+
     /// Also accept signed-in users' access tokens on /v1, not only API keys
     #[arg(long, env = "PORTCULLIS_ALLOW_JWT_ON_V1")]
     pub allow_jwt_on_v1: bool,

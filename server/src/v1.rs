@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod models;
 pub mod proxy;
+pub mod usage_tap;
 
 use axum::{
     Router,

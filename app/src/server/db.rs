@@ -8,6 +8,7 @@ pub mod audit;
 pub mod keys;
 pub mod models;
 pub mod sessions;
+pub mod usage;
 pub mod users;
 
 use std::{fmt, str::FromStr, time::Duration};

@@ -1,6 +1,6 @@
 //! What request handlers and server functions share: cheap to clone, Arcs inside.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ipnet::IpNet;
 
@@ -13,11 +13,12 @@ use super::{
     keys::{KeyCache, RevealPolicy},
     secrets::Secrets,
     upstreams::Registry,
+    usage::{UsageRecorder, UsageWriter},
 };
 use crate::AppError;
 
 /// The deployment's tunable behaviour, resolved from configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GatewaySettings {
     pub auth: AuthSettings,
     pub throttle: ThrottleSettings,
@@ -25,6 +26,8 @@ pub struct GatewaySettings {
     pub key_reveal: RevealPolicy,
     /// Let signed-in users call `/v1` with their access token, not only with API keys.
     pub allow_jwt_on_v1: bool,
+    /// Usage events that may wait for the writer; beyond that they are dropped and counted.
+    pub usage_queue: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +40,8 @@ pub struct Services {
     pub trusted_proxies: Arc<[IpNet]>,
     pub keys: Arc<KeyCache>,
     pub registry: Arc<Registry>,
+    pub usage: UsageRecorder,
+    usage_writer: Arc<Mutex<Option<UsageWriter>>>,
     pub key_reveal: RevealPolicy,
     pub allow_jwt_on_v1: bool,
 }
@@ -52,7 +57,10 @@ impl Services {
         keys.reload(&db).await?;
         let registry = Arc::new(Registry::default());
         registry.reload(&db, &secrets.keyring).await?;
+        let (usage, writer) = UsageWriter::spawn(db.clone(), settings.usage_queue.max(1));
         Ok(Self {
+            usage,
+            usage_writer: Arc::new(Mutex::new(Some(writer))),
             db,
             secrets: Arc::new(secrets),
             auth: Arc::new(settings.auth),
@@ -63,6 +71,33 @@ impl Services {
             key_reveal: settings.key_reveal,
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
         })
+    }
+}
+
+impl Services {
+    /// Writes the usage still queued and stops the writer; call once, after the server stopped.
+    pub async fn shutdown(&self) {
+        let writer = self
+            .usage_writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(w) = writer {
+            w.shutdown().await;
+        }
+    }
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            auth: AuthSettings::default(),
+            throttle: ThrottleSettings::default(),
+            trusted_proxies: Vec::new(),
+            key_reveal: RevealPolicy::default(),
+            allow_jwt_on_v1: false,
+            usage_queue: 10_000,
+        }
     }
 }
 

@@ -59,6 +59,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         trusted_proxies: args.trusted_proxies.clone(),
         key_reveal: global.key_reveal.into(),
         allow_jwt_on_v1: args.allow_jwt_on_v1,
+        usage_queue: args.usage_queue,
     };
     let services = Services::start(db.clone(), secrets, gateway).await?;
     let watcher = keys::cache::watch(
@@ -69,12 +70,13 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     let keys = services.keys.clone();
     let state = AppState {
         leptos_options,
-        services,
+        services: services.clone(),
     };
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");
     watcher.abort();
+    services.shutdown().await;
     if let Err(e) = keys.flush_uses(&db).await {
         tracing::warn!(error = %e, "cannot record the last API key uses");
     }

@@ -7,9 +7,12 @@
 //! client moves on to the next target and puts the failed one on a short cool-down. Once the
 //! upstream's answer starts flowing to the client it is never retried.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use app::server::keys::Principal;
+use app::server::{
+    keys::Principal,
+    usage::{Endpoint, Outcome, Tokens, UsageEvent},
+};
 use axum::{
     Extension,
     body::{Body, Bytes},
@@ -17,10 +20,11 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
+use eventsource_stream::Eventsource;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::ApiError;
+use super::{ApiError, usage_tap};
 use crate::AppState;
 
 /// How long a failing target stays out of rotation.
@@ -56,6 +60,7 @@ async fn forward(
     endpoint: &str,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::BadRequest {
@@ -84,9 +89,44 @@ async fn forward(
         .registry
         .targets(&model)
         .ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
+    let kind = match endpoint {
+        "chat/completions" => Endpoint::ChatCompletions,
+        "completions" => Endpoint::Completions,
+        _ => Endpoint::Embeddings,
+    };
+    let streamed = kind != Endpoint::Embeddings && json.get("stream") == Some(&Value::Bool(true));
+    // Always ask a streaming upstream for usage; the tap hides it from clients that did not ask.
+    let client_wants_usage =
+        json.pointer("/stream_options/include_usage") == Some(&Value::Bool(true));
+    if streamed {
+        match json.get_mut("stream_options") {
+            Some(Value::Object(o)) => {
+                o.insert("include_usage".into(), Value::Bool(true));
+            }
+            _ => json["stream_options"] = serde_json::json!({ "include_usage": true }),
+        }
+    }
+    let usage = state.services.usage.clone();
+    let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
+        created_ms: chrono::Utc::now().timestamp_millis(),
+        user_id: who.0.user_id.clone(),
+        api_key_id: who.api_key_id().map(str::to_owned),
+        model: model.clone(),
+        target_id,
+        endpoint: kind,
+        status,
+        outcome,
+        streamed,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        ttfb_ms: None,
+    };
 
     let mut last_failure = ApiError::UpstreamUnreachable;
+    let mut last_target = None;
     for target in targets {
+        last_target = Some(target.target_id.clone());
         json["model"] = Value::String(target.upstream_model.clone());
         let payload = serde_json::to_vec(&json).map_err(ApiError::internal)?;
         let upstream = &target.upstream;
@@ -115,6 +155,7 @@ async fn forward(
                 continue;
             }
         };
+        let ttfb_ms = i64::try_from(started.elapsed().as_millis()).ok();
         let status = response.status();
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             tracing::warn!(upstream = %upstream.name, model = %model, %status, "upstream failed; trying the next target");
@@ -127,12 +168,59 @@ async fn forward(
             continue;
         }
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-        let stream = futures_util::StreamExt::map(response.bytes_stream(), move |chunk| {
-            // The guard lives as long as the body is being relayed.
-            let _ = &in_flight;
-            chunk
-        });
-        let mut res = Response::new(Body::from_stream(stream));
+        let is_sse = content_type
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let mut ev = event(
+            Some(target.target_id.clone()),
+            status.as_u16(),
+            Outcome::Completed,
+        );
+        ev.ttfb_ms = ttfb_ms;
+        let body = if streamed && status.is_success() && is_sse {
+            let events: usage_tap::UpstreamEvents = Box::pin(response.bytes_stream().eventsource());
+            Body::from_stream(usage_tap::Tapped::new(
+                events,
+                usage,
+                ev,
+                started,
+                client_wants_usage,
+                in_flight,
+            ))
+        } else {
+            // Plain answers are small: read them whole to count their tokens.
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    usage.record(event(
+                        Some(target.target_id.clone()),
+                        502,
+                        Outcome::UpstreamError,
+                    ));
+                    return Err(if e.is_timeout() {
+                        ApiError::UpstreamTimeout
+                    } else {
+                        ApiError::UpstreamUnreachable
+                    });
+                }
+            };
+            drop(in_flight);
+            if let Some(t) = serde_json::from_slice::<UsageProbe>(&bytes)
+                .ok()
+                .and_then(|p| p.usage)
+            {
+                ev.prompt_tokens = t.prompt_tokens;
+                ev.completion_tokens = t.completion_tokens;
+            }
+            if !status.is_success() {
+                ev.outcome = Outcome::UpstreamError;
+            }
+            ev.total_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            usage.record(ev);
+            Body::from(bytes)
+        };
+        let mut res = Response::new(body);
         *res.status_mut() =
             StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         res.headers_mut().insert(
@@ -141,5 +229,16 @@ async fn forward(
         );
         return Ok(res);
     }
+    let (status, outcome) = match &last_failure {
+        ApiError::Upstream { status, .. } => (status.as_u16(), Outcome::UpstreamError),
+        ApiError::UpstreamTimeout => (504, Outcome::Unreachable),
+        _ => (502, Outcome::Unreachable),
+    };
+    usage.record(event(last_target, status, outcome));
     Err(last_failure)
+}
+
+#[derive(serde::Deserialize)]
+struct UsageProbe {
+    usage: Option<Tokens>,
 }

@@ -15,5 +15,6 @@ mod mock_upstream;
 mod proxy;
 mod serve;
 mod sessions;
+mod usage;
 
 pub(crate) use app::on_both_backends;

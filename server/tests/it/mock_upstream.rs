@@ -24,11 +24,16 @@ pub struct Received {
 pub enum Behaviour {
     Answer,
     Fail(u16),
+    /// Streams one chunk, then breaks the connection.
+    Cut,
+    /// Streams a chunk every 50 ms, 200 of them, noting whether the client hung up early.
+    Slow,
 }
 
 #[derive(Clone)]
 struct Shared {
     name: &'static str,
+    hung_up: Arc<std::sync::atomic::AtomicBool>,
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
 }
@@ -43,6 +48,7 @@ impl MockUpstream {
     pub async fn start(name: &'static str) -> Self {
         let shared = Shared {
             name,
+            hung_up: Arc::default(),
             received: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Answer)),
         };
@@ -76,6 +82,13 @@ impl MockUpstream {
         *self.shared.behaviour.lock().unwrap() = b;
     }
 
+    /// Whether a slow stream's client hung up before its end.
+    pub fn hung_up(&self) -> bool {
+        self.shared
+            .hung_up
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
@@ -101,15 +114,64 @@ async fn answer(
         return (status, Json(error)).into_response();
     }
     let model = body["model"].clone();
+    if *s.behaviour.lock().unwrap() == Behaviour::Cut {
+        let chunk = json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": { "content": "x" } }] });
+        let stream = futures_util::stream::unfold(0, move |step| {
+            let chunk = chunk.clone();
+            async move {
+                match step {
+                    0 => Some((Ok(format!("data: {chunk}\n\n")), 1)),
+                    1 => {
+                        // Let the first chunk reach the gateway before the connection breaks.
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        Some((Err(std::io::Error::other("connection cut")), 2))
+                    }
+                    _ => None,
+                }
+            }
+        });
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap();
+    }
+    if *s.behaviour.lock().unwrap() == Behaviour::Slow {
+        struct HangUp(Arc<std::sync::atomic::AtomicBool>, usize);
+        impl Drop for HangUp {
+            fn drop(&mut self) {
+                if self.1 < 200 {
+                    self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        }
+        let guard = HangUp(s.hung_up.clone(), 0);
+        let stream = futures_util::stream::unfold(guard, |mut g| async move {
+            if g.1 == 200 {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            g.1 += 1;
+            let chunk = json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": { "content": "x" } }] });
+            Some((Ok::<_, std::io::Error>(format!("data: {chunk}\n\n")), g))
+        });
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap();
+    }
     if uri.path().ends_with("/embeddings") {
         return Json(json!({ "object": "list", "model": model, "data": [{ "object": "embedding", "index": 0, "embedding": [0.1, 0.2] }], "usage": { "prompt_tokens": 2, "total_tokens": 2 } })).into_response();
     }
     if body["stream"] == true {
-        let chunks: Vec<String> = ["Hel", "lo"]
+        let mut chunks: Vec<String> = ["Hel", "lo"]
             .iter()
             .map(|t| format!("data: {}\n\n", json!({ "object": "chat.completion.chunk", "model": model, "choices": [{ "index": 0, "delta": { "content": t } }] })))
-            .chain(std::iter::once("data: [DONE]\n\n".to_owned()))
             .collect();
+        if body["stream_options"]["include_usage"] == true {
+            let usage = json!({ "object": "chat.completion.chunk", "model": model, "choices": [], "usage": { "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7 } });
+            chunks.push(format!("data: {usage}\n\n"));
+        }
+        chunks.push("data: [DONE]\n\n".to_owned());
         let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
         return Response::builder()
             .header("content-type", "text/event-stream")

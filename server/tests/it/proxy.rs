@@ -25,7 +25,7 @@ const HERE: &str = "127.0.0.1:40000";
 
 /// A gateway whose model `llama` is served by the given upstreams, in order, each knowing it as
 /// `upstream-llama`; and a key for it.
-async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
+pub async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
     let app = TestApp::new(Backend::Sqlite).await;
     let specs: Vec<UpstreamSpec> = upstreams
         .iter()
@@ -82,7 +82,7 @@ async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
     (app, key)
 }
 
-async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (StatusCode, String) {
+pub async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (StatusCode, String) {
     let req = Request::post(path)
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")

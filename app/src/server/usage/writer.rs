@@ -1,0 +1,129 @@
+//! The bounded queue between requests and the database. A full queue drops the event and
+//! counts it (never blocks a request); shutdown drains what is queued before returning.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::UsageEvent;
+use crate::server::{Db, db};
+
+/// Events written per transaction at most.
+const BATCH: usize = 512;
+
+/// Hands events to the writer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct UsageRecorder {
+    tx: mpsc::Sender<UsageEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl UsageRecorder {
+    /// Queues an event; if the queue is full the event is dropped and counted.
+    pub fn record(&self, event: UsageEvent) {
+        if self.tx.try_send(event).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "usage queue full: events dropped");
+            }
+        }
+    }
+
+    /// Events dropped because the queue was full, since start.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Events waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+}
+
+impl UsageRecorder {
+    /// A recorder whose queue nobody reads, for tests of what happens when it is full.
+    #[cfg(feature = "testing")]
+    pub fn detached(capacity: usize) -> (Self, mpsc::Receiver<UsageEvent>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (
+            Self {
+                tx,
+                dropped: Arc::default(),
+            },
+            rx,
+        )
+    }
+}
+
+/// The background task; [`UsageWriter::shutdown`] drains the queue and stops it.
+#[derive(Debug)]
+pub struct UsageWriter {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl UsageWriter {
+    pub fn spawn(db: Db, capacity: usize) -> (UsageRecorder, Self) {
+        let (tx, mut rx) = mpsc::channel(capacity);
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                tokio::select! {
+                    n = rx.recv_many(&mut batch, BATCH) => {
+                        if n == 0 {
+                            break;
+                        }
+                        write(&db, &mut batch).await;
+                    }
+                    _ = &mut stopped => {
+                        // Drain: whatever was queued before shutdown is written.
+                        while let Ok(ev) = rx.try_recv() {
+                            batch.push(ev);
+                            if batch.len() == BATCH {
+                                write(&db, &mut batch).await;
+                            }
+                        }
+                        write(&db, &mut batch).await;
+                        break;
+                    }
+                }
+            }
+        });
+        (
+            UsageRecorder {
+                tx,
+                dropped: Arc::default(),
+            },
+            Self { stop, task },
+        )
+    }
+
+    /// Writes everything queued, then stops.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "usage writer failed");
+        }
+    }
+}
+
+async fn write(db: &Db, batch: &mut Vec<UsageEvent>) {
+    if batch.is_empty() {
+        return;
+    }
+    // One retry: a busy database is worth a second try before events are lost.
+    for attempt in 0..2 {
+        match db::usage::insert_batch(db, batch).await {
+            Ok(()) => break,
+            Err(e) if attempt == 0 => {
+                tracing::warn!(error = %e, "usage batch not written; retrying")
+            }
+            Err(e) => tracing::error!(error = %e, events = batch.len(), "usage batch lost"),
+        }
+    }
+    batch.clear();
+}

@@ -1,0 +1,138 @@
+//! Relays a streamed answer event by event while watching it for usage, so every stream ends
+//! as exactly one usage event: completed, cancelled by the client, or failed upstream.
+//!
+//! Upstream `data:` payloads are forwarded as they came; a copy is parsed only to read `usage`.
+//! The usage-only chunk Portcullis asked for is kept from clients that did not ask for it. A
+//! transport error or an idle upstream becomes a final OpenAI-style error event, then the
+//! stream ends cleanly.
+
+use std::{
+    convert::Infallible,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Instant,
+};
+
+use app::server::{
+    upstreams::registry::InFlight,
+    usage::{Outcome, Tokens, UsageEvent, UsageRecorder},
+};
+use bytes::Bytes;
+use eventsource_stream::{Event, EventStreamError};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+
+pub type UpstreamEvents =
+    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+
+pub struct Tapped {
+    inner: UpstreamEvents,
+    recorder: UsageRecorder,
+    event: Option<UsageEvent>,
+    started: Instant,
+    forward_usage: bool,
+    done: bool,
+    tokens: Option<Tokens>,
+    _in_flight: InFlight,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    usage: Option<Tokens>,
+    #[serde(default)]
+    choices: Vec<serde::de::IgnoredAny>,
+}
+
+impl Tapped {
+    pub fn new(
+        inner: UpstreamEvents,
+        recorder: UsageRecorder,
+        event: UsageEvent,
+        started: Instant,
+        forward_usage: bool,
+        in_flight: InFlight,
+    ) -> Self {
+        Self {
+            inner,
+            recorder,
+            event: Some(event),
+            started,
+            forward_usage,
+            done: false,
+            tokens: None,
+            _in_flight: in_flight,
+        }
+    }
+
+    fn on_event(&mut self, ev: Result<Event, EventStreamError<reqwest::Error>>) -> Option<Bytes> {
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => {
+                self.finish(Outcome::UpstreamError);
+                let message = format!("the upstream stream failed: {e}");
+                let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": "upstream_stream_error" } });
+                return Some(Bytes::from(format!("data: {body}\n\n")));
+            }
+        };
+        if ev.data == "[DONE]" {
+            self.finish(Outcome::Completed);
+            return Some(Bytes::from_static(b"data: [DONE]\n\n"));
+        }
+        if let Ok(probe) = serde_json::from_str::<Probe>(&ev.data)
+            && let Some(t) = probe.usage
+        {
+            self.tokens = Some(t);
+            if probe.choices.is_empty() && !self.forward_usage {
+                return None;
+            }
+        }
+        Some(Bytes::from(format!("data: {}\n\n", ev.data)))
+    }
+
+    /// Records the one usage event of this stream.
+    fn finish(&mut self, outcome: Outcome) {
+        self.done = true;
+        if let Some(mut ev) = self.event.take() {
+            ev.outcome = outcome;
+            if let Some(t) = self.tokens {
+                ev.prompt_tokens = t.prompt_tokens;
+                ev.completion_tokens = t.completion_tokens;
+            }
+            ev.total_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            self.recorder.record(ev);
+        }
+    }
+}
+
+impl Stream for Tapped {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match ready!(self.inner.as_mut().poll_next(cx)) {
+                None => {
+                    // Some servers close without `[DONE]`; a clean close is still a complete answer.
+                    self.finish(Outcome::Completed);
+                    return Poll::Ready(None);
+                }
+                Some(ev) => {
+                    if let Some(out) = self.on_event(ev) {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Tapped {
+    fn drop(&mut self) {
+        // Dropped before the end: the client went away; dropping the upstream response with
+        // us closes its connection, which stops the generation.
+        self.finish(Outcome::ClientCancelled);
+    }
+}
