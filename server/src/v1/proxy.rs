@@ -27,6 +27,9 @@ use serde_json::Value;
 use super::{ApiError, usage_tap};
 use crate::AppState;
 
+/// The response header carrying the time Portcullis added before the first byte, in µs.
+pub const OVERHEAD_HEADER: &str = "x-portcullis-overhead-us";
+
 /// How long a failing target stays out of rotation.
 pub const COOLDOWN: Duration = Duration::from_secs(10);
 
@@ -142,6 +145,7 @@ async fn forward(
             req = req.header(name, value);
         }
         let in_flight = target.begin();
+        let sent_at = Instant::now();
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -155,6 +159,7 @@ async fn forward(
                 continue;
             }
         };
+        let mut upstream_time = sent_at.elapsed();
         let ttfb_ms = i64::try_from(started.elapsed().as_millis()).ok();
         let status = response.status();
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
@@ -205,6 +210,7 @@ async fn forward(
                     });
                 }
             };
+            upstream_time = sent_at.elapsed();
             drop(in_flight);
             if let Some(t) = serde_json::from_slice::<UsageProbe>(&bytes)
                 .ok()
@@ -223,6 +229,12 @@ async fn forward(
         let mut res = Response::new(body);
         *res.status_mut() =
             StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        // What Portcullis itself added: everything but the wait for this upstream (for a plain
+        // answer, its whole body; for a stream, its headers).
+        let overhead = started.elapsed().saturating_sub(upstream_time);
+        let micros = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
+        res.headers_mut()
+            .insert(OVERHEAD_HEADER, HeaderValue::from(micros));
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),

@@ -83,6 +83,16 @@ pub async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
 }
 
 pub async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (StatusCode, String) {
+    let (status, _, text) = post_with_headers(app, path, key, body).await;
+    (status, text)
+}
+
+pub async fn post_with_headers(
+    app: &TestApp,
+    path: &str,
+    key: &str,
+    body: String,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let req = Request::post(path)
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
@@ -94,8 +104,13 @@ pub async fn post(app: &TestApp, path: &str, key: &str, body: String) -> (Status
     ));
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -104,8 +119,15 @@ async fn a_chat_request_is_forwarded_as_sent_with_the_model_rewritten_and_the_up
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway(&[&up]).await;
     let body = json!({ "model": "llama", "messages": [{ "role": "user", "content": "hi" }], "temperature": 0.2, "vendor_extension": { "x": 1 } });
-    let (status, text) = post(&app, "/v1/chat/completions", &key, body.to_string()).await;
+    let (status, headers, text) =
+        post_with_headers(&app, "/v1/chat/completions", &key, body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{text}");
+    let overhead: u64 = headers["x-portcullis-overhead-us"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(overhead < 1_000_000, "{overhead}");
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         answer["choices"][0]["message"]["content"],
