@@ -241,19 +241,45 @@ async fn a_failing_target_is_skipped_and_cooled_down() {
 async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway(&[&up]).await;
-    let code = |t: &str| {
-        serde_json::from_str::<Value>(t).unwrap()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-
-    let (s, t) = post(&app, "/v1/chat/completions", &key, "{not json".into()).await;
-    assert_eq!(
-        (s, code(&t).as_str()),
-        (StatusCode::BAD_REQUEST, "invalid_request"),
-        "{t}"
+    let big = format!(
+        r#"{{"model":"llama","pad":"{}"}}"#,
+        "x".repeat(server::v1::BODY_LIMIT)
     );
+    let cases = [
+        (
+            key.as_str(),
+            "{not json".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            &key,
+            json!({ "model": "secret-model" }).to_string(),
+            StatusCode::FORBIDDEN,
+            "model_not_allowed",
+        ),
+        (
+            "sk-pc-nope",
+            json!({ "model": "llama" }).to_string(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+        ),
+        (
+            &key,
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (k, body, status, code) in cases {
+        let (s, t) = post(&app, "/v1/chat/completions", k, body).await;
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{t}"
+        );
+    }
     let (s, t) = post(
         &app,
         "/v1/chat/completions",
@@ -266,40 +292,6 @@ async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
         serde_json::from_str::<Value>(&t).unwrap()["error"]["param"],
         "model"
     );
-    let (s, t) = post(
-        &app,
-        "/v1/chat/completions",
-        &key,
-        json!({ "model": "secret-model" }).to_string(),
-    )
-    .await;
-    assert_eq!(
-        (s, code(&t).as_str()),
-        (StatusCode::FORBIDDEN, "model_not_allowed"),
-        "{t}"
-    );
-    let (s, t) = post(
-        &app,
-        "/v1/chat/completions",
-        "sk-pc-nope",
-        json!({ "model": "llama" }).to_string(),
-    )
-    .await;
-    assert_eq!(
-        (s, code(&t).as_str()),
-        (StatusCode::UNAUTHORIZED, "invalid_api_key"),
-        "{t}"
-    );
-    let big = format!(
-        r#"{{"model":"llama","pad":"{}"}}"#,
-        "x".repeat(server::v1::BODY_LIMIT)
-    );
-    let (s, t) = post(&app, "/v1/chat/completions", &key, big).await;
-    assert_eq!(
-        (s, code(&t).as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        "{t}"
-    );
     assert!(up.received().is_empty(), "nothing reached the upstream");
 
     // An upstream nobody listens on any more.
@@ -311,9 +303,10 @@ async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
         json!({ "model": "llama" }).to_string(),
     )
     .await;
+    let v: Value = serde_json::from_str(&t).unwrap();
     assert_eq!(
-        (s, code(&t).as_str()),
-        (StatusCode::BAD_GATEWAY, "upstream_unreachable"),
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("upstream_unreachable")),
         "{t}"
     );
 }
