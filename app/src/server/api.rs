@@ -1,12 +1,9 @@
 //! Plumbing shared by every server function: the services, the caller's credentials and
 //! address, and turning a domain error into the right HTTP status.
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
-use axum::{
-    extract::ConnectInfo,
-    http::{HeaderValue, StatusCode, header, request::Parts},
-};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
@@ -40,13 +37,10 @@ impl Call {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(|t| t.trim().to_owned());
-        let peer = parts
-            .as_ref()
-            .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>())
-            .map(|ci| ci.0.ip());
-        let forwarded = header(header::HeaderName::from_static("x-forwarded-for"));
         let client = ClientInfo {
-            addr: peer.map(|peer| client_addr::resolve(peer, forwarded, &services.trusted_proxies)),
+            addr: parts.as_ref().and_then(|p| {
+                client_addr::of_request(&p.extensions, &p.headers, &services.trusted_proxies)
+            }),
             // Bounded: it is stored with the session.
             user_agent: header(header::USER_AGENT).map(|ua| ua.chars().take(256).collect()),
         };

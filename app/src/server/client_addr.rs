@@ -4,7 +4,23 @@
 
 use std::net::IpAddr;
 
+use axum::{extract::ConnectInfo, http::Extensions, http::HeaderMap};
 use ipnet::IpNet;
+
+/// The client address of a request, from its connection and `X-Forwarded-For` header; `None`
+/// when the connection's peer is unknown.
+pub fn of_request(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Some(resolve(peer, forwarded, trusted))
+}
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most entry
 /// of `X-Forwarded-For` that is not itself a trusted proxy.

@@ -51,6 +51,11 @@ impl CoreError {
     }
 }
 
+/// A fresh reference that ties what a client is told to the server-side log entry.
+pub fn reference() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
 impl From<CoreError> for AppError {
     /// Server-side detail stays in the log, tagged with a reference the user can quote.
     fn from(e: CoreError) -> Self {
@@ -70,7 +75,7 @@ impl From<CoreError> for AppError {
                 AppError::Unavailable
             }
             other => {
-                let reference = uuid::Uuid::now_v7().simple().to_string();
+                let reference = reference();
                 tracing::error!(%reference, error = %other, "request failed");
                 AppError::Internal(reference)
             }

@@ -67,7 +67,6 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         db.clone(),
         keys::cache::POLL_INTERVAL,
     );
-    let keys = services.keys.clone();
     let state = AppState {
         leptos_options,
         services: services.clone(),
@@ -77,7 +76,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     tracing::info!("stopped accepting requests; closing the database");
     watcher.abort();
     services.shutdown().await;
-    if let Err(e) = keys.flush_uses(&db).await {
+    if let Err(e) = services.keys.flush_uses(&db).await {
         tracing::warn!(error = %e, "cannot record the last API key uses");
     }
     db.close().await;

@@ -1,15 +1,13 @@
 //! Who is calling `/v1`: an API key, checked against the in-memory key cache (no database,
 //! no slow hash), or — only where the deployment allows it — a signed-in user's access token.
 
-use std::net::SocketAddr;
-
 use app::server::{
     auth::CurrentUser,
     client_addr, db,
     keys::{KeyRejection, Principal},
 };
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, header},
     middleware::Next,
     response::Response,
@@ -41,15 +39,7 @@ pub async fn require(
 ) -> Result<Response, ApiError> {
     let services = &state.services;
     let raw = presented(req.headers()).ok_or(ApiError::InvalidApiKey)?;
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let addr = peer.map(|p| client_addr::resolve(p, forwarded, &services.trusted_proxies));
+    let addr = client_addr::of_request(req.extensions(), req.headers(), &services.trusted_proxies);
     let principal = match services.keys.check(raw, addr, Utc::now()) {
         Ok(p) => p,
         Err(KeyRejection::Invalid) if services.allow_jwt_on_v1 && raw.matches('.').count() == 2 => {

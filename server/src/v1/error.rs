@@ -115,20 +115,10 @@ impl ApiError {
 
     /// Logs the detail server-side; the client sees only a reference.
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let reference = uuid_like();
+        let reference = app::server::error::reference();
         tracing::error!(%reference, error = %e, "request failed");
         Self::Internal(reference)
     }
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    format!("{t:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 impl IntoResponse for ApiError {

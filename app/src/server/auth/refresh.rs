@@ -18,8 +18,7 @@ pub fn generate() -> (String, String) {
 /// Hex SHA-256 of a presented token. High-entropy tokens need no slow hash, and lookup by
 /// digest in an index reveals nothing an attacker could use to guess one.
 pub fn digest(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::server::keys::format::to_hex(&Sha256::digest(token.as_bytes()).into())
 }
 
 #[cfg(test)]
