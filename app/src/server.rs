@@ -4,11 +4,13 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod client_addr;
 pub mod db;
 pub mod error;
 pub mod import;
 pub mod keys;
+pub mod models;
 pub mod password;
 pub mod seal;
 pub mod secrets;

@@ -5,7 +5,9 @@
 pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod models;
 mod status;
+pub mod upstreams;
 pub mod users;
 
 pub use status::*;

@@ -4,10 +4,12 @@ mod audit;
 mod auth;
 mod key;
 mod status;
+mod upstream;
 mod user;
 
 pub use audit::*;
 pub use auth::*;
 pub use key::*;
 pub use status::*;
+pub use upstream::*;
 pub use user::*;

@@ -240,6 +240,16 @@ pub struct ServeArgs {
     )]
     pub usage_queue: usize,
 
+    /// How often upstreams with model discovery are asked for their model list
+    #[arg(
+        long,
+        env = "PORTCULLIS_DISCOVERY_INTERVAL",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        default_value = "5m"
+    )]
+    pub discovery_interval: std::time::Duration,
+
     /// Also accept signed-in users' access tokens on /v1, not only API keys
     #[arg(long, env = "PORTCULLIS_ALLOW_JWT_ON_V1")]
     pub allow_jwt_on_v1: bool,

@@ -45,6 +45,9 @@ pub struct FileUpstream {
     pub connect_timeout: Option<std::time::Duration>,
     #[serde(default, with = "humantime_serde_opt")]
     pub idle_timeout: Option<std::time::Duration>,
+    /// Offer every model the upstream lists at its own `/models`.
+    #[serde(default)]
+    pub discover_models: bool,
 }
 
 /// Durations written as `5s`, `2m`.
@@ -83,10 +86,11 @@ impl FileUpstream {
             headers: self.headers.clone(),
             connect_timeout: self
                 .connect_timeout
-                .unwrap_or(std::time::Duration::from_secs(5)),
+                .unwrap_or(app::server::upstreams::upstream::DEFAULT_CONNECT_TIMEOUT),
             idle_timeout: self
                 .idle_timeout
-                .unwrap_or(std::time::Duration::from_secs(120)),
+                .unwrap_or(app::server::upstreams::upstream::DEFAULT_IDLE_TIMEOUT),
+            discover_models: self.discover_models,
         })
     }
 }

@@ -7,7 +7,9 @@
 pub mod audit;
 pub mod keys;
 pub mod models;
+pub mod routing;
 pub mod sessions;
+pub mod upstreams;
 pub mod usage;
 pub mod users;
 

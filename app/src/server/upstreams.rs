@@ -3,6 +3,11 @@
 //! the [`Registry`] that routes `/v1` requests.
 
 pub mod config;
+pub mod discovery;
+pub mod health;
+pub mod manage;
 pub mod registry;
+pub mod upstream;
 
 pub use registry::{Registry, Target};
+pub use upstream::Upstream;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use app::server::{
     GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
-    keys, users,
+    background, users,
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -62,10 +62,14 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         usage_queue: args.usage_queue,
     };
     let services = Services::start(db.clone(), secrets, gateway).await?;
-    let watcher = keys::cache::watch(
-        services.keys.clone(),
-        db.clone(),
-        keys::cache::POLL_INTERVAL,
+    anyhow::ensure!(
+        args.discovery_interval >= std::time::Duration::from_secs(10),
+        "the discovery interval must be at least 10s"
+    );
+    let background = background::spawn(
+        &services,
+        background::POLL_INTERVAL,
+        args.discovery_interval,
     );
     let state = AppState {
         leptos_options,
@@ -74,11 +78,8 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");
-    watcher.abort();
+    background.stop(&services).await;
     services.shutdown().await;
-    if let Err(e) = services.keys.flush_uses(&db).await {
-        tracing::warn!(error = %e, "cannot record the last API key uses");
-    }
     db.close().await;
     Ok(())
 }

@@ -113,6 +113,10 @@ impl ApiError {
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.wire().0
+    }
+
     /// Logs the detail server-side; the client sees only a reference.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         let reference = app::server::error::reference();

@@ -1,6 +1,8 @@
-//! `GET /v1/models` and `GET /v1/models/{id}`: only what the caller may use, in OpenAI's format.
+//! `GET /v1/models` and `GET /v1/models/{id}`: the models that can be served now and that the
+//! caller may use, in OpenAI's format. Read from the routing table in memory, like routing
+//! itself, so what is listed is exactly what can be called.
 
-use app::server::keys::Principal;
+use app::server::{keys::Principal, upstreams::registry::Model};
 use axum::{
     Extension, Json,
     extract::{Path, State},
@@ -10,29 +12,23 @@ use serde_json::{Value, json};
 use super::ApiError;
 use crate::AppState;
 
-async fn enabled_models(
-    state: &AppState,
-) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, ApiError> {
-    app::server::db::models::enabled(&state.services.db)
-        .await
-        .map_err(ApiError::internal)
-}
-
-fn object(name: &str, created: chrono::DateTime<chrono::Utc>) -> Value {
-    json!({ "id": name, "object": "model", "created": created.timestamp(), "owned_by": "portcullis" })
+fn object(m: &Model) -> Value {
+    json!({ "id": m.name, "object": "model", "created": m.created_at.timestamp(), "owned_by": "portcullis" })
 }
 
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-) -> Result<Json<Value>, ApiError> {
-    let data: Vec<Value> = enabled_models(&state)
-        .await?
-        .into_iter()
-        .filter(|(name, _)| who.may_use(name))
-        .map(|(name, created)| object(&name, created))
+) -> Json<Value> {
+    let data: Vec<Value> = state
+        .services
+        .registry
+        .models()
+        .iter()
+        .filter(|m| who.may_use(&m.name))
+        .map(|m| object(m))
         .collect();
-    Ok(Json(json!({ "object": "list", "data": data })))
+    Json(json!({ "object": "list", "data": data }))
 }
 
 pub async fn get(
@@ -40,15 +36,13 @@ pub async fn get(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some((name, created)) = enabled_models(&state)
-        .await?
-        .into_iter()
-        .find(|(n, _)| *n == id)
-    else {
-        return Err(ApiError::ModelNotFound(id));
-    };
-    if !who.may_use(&name) {
-        return Err(ApiError::ModelNotAllowed(name));
+    let model = state
+        .services
+        .registry
+        .model(&id)
+        .ok_or_else(|| ApiError::ModelNotFound(id.clone()))?;
+    if !who.may_use(&model.name) {
+        return Err(ApiError::ModelNotAllowed(id));
     }
-    Ok(Json(object(&name, created)))
+    Ok(Json(object(&model)))
 }

@@ -7,10 +7,11 @@
 //! client moves on to the next target and puts the failed one on a short cool-down. Once the
 //! upstream's answer starts flowing to the client it is never retried.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::server::{
     keys::Principal,
+    upstreams::{discovery, registry::COOLDOWN},
     usage::{Endpoint, Outcome, Tokens, UsageEvent},
 };
 use axum::{
@@ -21,7 +22,6 @@ use axum::{
     response::Response,
 };
 use eventsource_stream::Eventsource;
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::{ApiError, usage_tap};
@@ -29,9 +29,6 @@ use crate::AppState;
 
 /// The response header carrying the time Portcullis added before the first byte, in µs.
 pub const OVERHEAD_HEADER: &str = "x-portcullis-overhead-us";
-
-/// How long a failing target stays out of rotation.
-pub const COOLDOWN: Duration = Duration::from_secs(10);
 
 pub async fn chat_completions(
     State(state): State<AppState>,
@@ -133,24 +130,18 @@ async fn forward(
         json["model"] = Value::String(target.upstream_model.clone());
         let payload = serde_json::to_vec(&json).map_err(ApiError::internal)?;
         let upstream = &target.upstream;
-        let mut req = upstream
-            .client
-            .post(format!("{}/{endpoint}", upstream.base_url))
+        let req = upstream
+            .request(reqwest::Method::POST, endpoint)
             .header(header::CONTENT_TYPE, "application/json")
             .body(payload);
-        if let Some(credential) = &upstream.credential {
-            req = req.bearer_auth(credential.expose_secret());
-        }
-        for (name, value) in &upstream.headers {
-            req = req.header(name, value);
-        }
         let in_flight = target.begin();
         let sent_at = Instant::now();
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(upstream = %upstream.name, model = %model, error = %e, "upstream unreachable; trying the next target");
-                target.cool_down(COOLDOWN);
+                let reason = discovery::describe(&e);
+                tracing::warn!(upstream = %upstream.name, model = %model, error = %reason, "upstream unreachable; trying the next target");
+                target.health.failed(reason, Some(COOLDOWN));
                 last_failure = if e.is_timeout() {
                     ApiError::UpstreamTimeout
                 } else {
@@ -164,7 +155,9 @@ async fn forward(
         let status = response.status();
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             tracing::warn!(upstream = %upstream.name, model = %model, %status, "upstream failed; trying the next target");
-            target.cool_down(COOLDOWN);
+            target
+                .health
+                .failed(format!("answered {status}"), Some(COOLDOWN));
             let body = response.bytes().await.unwrap_or_default();
             last_failure = ApiError::Upstream {
                 status,
@@ -183,6 +176,8 @@ async fn forward(
             Outcome::Completed,
         );
         ev.ttfb_ms = ttfb_ms;
+        // It answered: a 4xx is the request's fault, not the target's.
+        target.health.succeeded();
         let body = if streamed && status.is_success() && is_sse {
             let events: usage_tap::UpstreamEvents = Box::pin(response.bytes_stream().eventsource());
             Body::from_stream(usage_tap::Tapped::new(
@@ -198,16 +193,20 @@ async fn forward(
             let bytes = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    usage.record(event(
-                        Some(target.target_id.clone()),
-                        502,
-                        Outcome::UpstreamError,
-                    ));
-                    return Err(if e.is_timeout() {
+                    let error = if e.is_timeout() {
                         ApiError::UpstreamTimeout
                     } else {
                         ApiError::UpstreamUnreachable
-                    });
+                    };
+                    target
+                        .health
+                        .failed(discovery::describe(&e), Some(COOLDOWN));
+                    usage.record(event(
+                        Some(target.target_id.clone()),
+                        error.status().as_u16(),
+                        Outcome::UpstreamError,
+                    ));
+                    return Err(error);
                 }
             };
             upstream_time = sent_at.elapsed();

@@ -14,7 +14,7 @@ use std::{
 };
 
 use app::server::{
-    upstreams::registry::InFlight,
+    upstreams::{discovery, registry::InFlight},
     usage::{Outcome, Tokens, UsageEvent, UsageRecorder},
 };
 use bytes::Bytes;
@@ -34,7 +34,7 @@ pub struct Tapped {
     forward_usage: bool,
     done: bool,
     tokens: Option<Tokens>,
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +61,7 @@ impl Tapped {
             forward_usage,
             done: false,
             tokens: None,
-            _in_flight: in_flight,
+            in_flight,
         }
     }
 
@@ -70,8 +70,22 @@ impl Tapped {
             Ok(ev) => ev,
             Err(e) => {
                 self.finish(Outcome::UpstreamError);
-                let message = format!("the upstream stream failed: {e}");
-                let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": "upstream_stream_error" } });
+                let (message, code) = match &e {
+                    EventStreamError::Transport(t) if t.is_timeout() => (
+                        "the upstream stopped sending before the answer was complete".to_owned(),
+                        "upstream_timeout",
+                    ),
+                    EventStreamError::Transport(t) => (
+                        format!("the upstream stream failed: {}", discovery::describe(t)),
+                        "upstream_stream_error",
+                    ),
+                    other => (
+                        format!("the upstream sent a malformed stream: {other}"),
+                        "upstream_stream_error",
+                    ),
+                };
+                self.in_flight.health().failed(message.clone(), None);
+                let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": code } });
                 return Some(Bytes::from(format!("data: {body}\n\n")));
             }
         };

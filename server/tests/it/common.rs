@@ -125,8 +125,18 @@ impl TestApp {
         self.send(req, addr).await
     }
 
-    /// Adds public model names.
+    /// Adds public model names, each served by an upstream nobody listens on (enough to list
+    /// and authorise them; forwarding tests use `proxy::gateway`).
     pub async fn models(&self, names: &[&'static str]) {
+        self.db
+            .exec(
+                "insert into upstream (upstream_id, name, base_url, created_at, updated_at) \
+                 values ('nowhere', 'nowhere', 'http://127.0.0.1:9/v1', $1, $1) \
+                 on conflict (upstream_id) do nothing",
+                &[testing::Arg::Now],
+            )
+            .await
+            .expect("insert upstream");
         for name in names {
             self.db
                 .exec(
@@ -135,7 +145,20 @@ impl TestApp {
                 )
                 .await
                 .expect("insert model");
+            self.db
+                .exec(
+                    "insert into model_target (target_id, model_id, upstream_id, upstream_model) \
+                     values ($1, $1, 'nowhere', $1)",
+                    &[testing::Arg::Text(name)],
+                )
+                .await
+                .expect("insert target");
         }
+        self.services
+            .registry
+            .reload(&self.db.db, &self.services.secrets.keyring)
+            .await
+            .expect("reload routing");
     }
 
     /// Creates a user straight in the database.

@@ -4,19 +4,19 @@ use std::path::Path;
 
 use crate::binary::{Server, run, stderr, stdout};
 
-async fn add_models(dir: &Path, names: &[&str]) {
-    // Models arrive with the proxy's configuration; until then, straight into the database.
-    let url = format!("sqlite://{}/data/portcullis.db", dir.display());
-    let pool = sqlx_pool(&url).await;
+/// A configuration file declaring `names`, served by an upstream nobody listens on: enough to
+/// list them.
+fn config_with_models(dir: &Path, names: &[&str]) -> String {
+    let mut toml =
+        String::from("[[upstreams]]\nname = \"nowhere\"\nbase_url = \"http://127.0.0.1:9/v1\"\n");
     for n in names {
-        app::server::db::models::insert_for_tests(&pool, n).await;
+        toml.push_str(&format!(
+            "[[models]]\nname = \"{n}\"\ntargets = [{{ upstream = \"nowhere\" }}]\n"
+        ));
     }
-}
-
-async fn sqlx_pool(url: &str) -> app::server::Db {
-    app::server::Db::connect(&url.parse().unwrap(), &Default::default())
-        .await
-        .unwrap()
+    let path = dir.join("portcullis.toml");
+    std::fs::write(&path, toml).unwrap();
+    path.to_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn key_create_prints_a_working_key_for_scripts() {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    add_models(d.path(), &["llama", "mistral"]).await;
+    let config = config_with_models(d.path(), &["llama", "mistral"]);
     let out = run(
         d.path(),
         &[
@@ -70,7 +70,7 @@ async fn key_create_prints_a_working_key_for_scripts() {
         stderr(&out)
     );
 
-    let server = Server::start(d.path(), &[], &[]).await;
+    let server = Server::start(d.path(), &["--config", &config], &[]).await;
     let (status, body) = server.get_with_key("/v1/models", Some(&key)).await;
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -129,8 +129,8 @@ async fn import_auth_brings_over_a_xinference_deployment_or_changes_nothing() {
     assert!(!out.status.success(), "a second import clashes");
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 
-    add_models(d.path(), &["llama"]).await;
-    let server = Server::start(d.path(), &[], &[]).await;
+    let config = config_with_models(d.path(), &["llama"]);
+    let server = Server::start(d.path(), &["--config", &config], &[]).await;
     for key in ["sk-72tkvudyGLPMi", "sk-ZOTLIY4gt9w11", "sk-35tkasdyGLYMy"] {
         let (status, body) = server.get_with_key("/v1/models", Some(key)).await;
         assert_eq!(status, 200, "{key}: {body}");

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::server::{Backend, GatewaySettings, keys::cache};
+use app::server::{Backend, GatewaySettings, background};
 use app::types::Role;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -511,10 +511,10 @@ async fn a_revocation_reaches_another_instance_on_the_same_postgres_within_two_s
         .await;
     let (gia, _) = a.login("gia", "gia's long password").await;
     let b = TestApp::with_settings(a.db.attach().await, GatewaySettings::default()).await;
-    let watcher = cache::watch(
-        b.services.keys.clone(),
-        b.db.db.clone(),
-        cache::POLL_INTERVAL,
+    let watcher = background::spawn(
+        &b.services,
+        background::POLL_INTERVAL,
+        Duration::from_secs(3600),
     );
 
     let k = create(&a, &gia, json!({ "name": "shared" })).await;
@@ -544,7 +544,7 @@ async fn a_revocation_reaches_another_instance_on_the_same_postgres_within_two_s
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    watcher.abort();
+    watcher.stop(&b.services).await;
     a.db.drop_db().await;
 }
 

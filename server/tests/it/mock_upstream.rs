@@ -11,6 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,12 @@ pub enum Behaviour {
     Cut,
     /// Streams a chunk every 50 ms, 200 of them, noting whether the client hung up early.
     Slow,
+    /// Streams one chunk, then sends nothing more while keeping the connection open.
+    Stall,
+    /// Sends nothing at all, not even headers, for a minute.
+    Hang,
+    /// Streams one chunk, then the rest only once the test calls [`MockUpstream::open_gate`].
+    Gated,
 }
 
 #[derive(Clone)]
@@ -36,6 +43,8 @@ struct Shared {
     hung_up: Arc<std::sync::atomic::AtomicBool>,
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    models: Arc<Mutex<Vec<String>>>,
+    gate: Arc<tokio::sync::Notify>,
 }
 
 pub struct MockUpstream {
@@ -51,11 +60,14 @@ impl MockUpstream {
             hung_up: Arc::default(),
             received: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Answer)),
+            models: Arc::new(Mutex::new(vec!["upstream-llama".to_owned()])),
+            gate: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
             .route("/v1/completions", post(answer))
             .route("/v1/embeddings", post(answer))
+            .route("/v1/models", axum::routing::get(list_models))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -89,9 +101,55 @@ impl MockUpstream {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// What `GET /v1/models` lists from now on.
+    pub fn set_models(&self, names: &[&str]) {
+        *self.shared.models.lock().unwrap() = names.iter().map(|n| (*n).to_owned()).collect();
+    }
+
+    /// Lets a gated stream send the rest of its chunks.
+    pub fn open_gate(&self) {
+        self.shared.gate.notify_one();
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
+}
+
+async fn list_models(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    s.received.lock().unwrap().push(Received {
+        path: "/v1/models".to_owned(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: Value::Null,
+    });
+    if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
+        return (StatusCode::from_u16(code).unwrap(), "listing failed").into_response();
+    }
+    let data: Vec<Value> = s
+        .models
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|id| json!({ "id": id, "object": "model", "created": 1, "owned_by": s.name }))
+        .collect();
+    Json(json!({ "object": "list", "data": data })).into_response()
+}
+
+fn chunk(content: &str) -> String {
+    let c = json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": { "content": content } }] });
+    format!("data: {c}\n\n")
+}
+
+fn event_stream(
+    stream: impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static,
+) -> Response {
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
 }
 
 async fn answer(
@@ -114,7 +172,30 @@ async fn answer(
         return (status, Json(error)).into_response();
     }
     let model = body["model"].clone();
-    if *s.behaviour.lock().unwrap() == Behaviour::Cut {
+    let behaviour = *s.behaviour.lock().unwrap();
+    match behaviour {
+        Behaviour::Hang => {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+        Behaviour::Stall => {
+            let stream = futures_util::stream::once(async { Ok(chunk("x")) })
+                .chain(futures_util::stream::pending());
+            return event_stream(stream);
+        }
+        Behaviour::Gated => {
+            let gate = s.gate.clone();
+            let rest = futures_util::stream::once(async move {
+                gate.notified().await;
+                Ok(chunk("second"))
+            })
+            .chain(futures_util::stream::iter([Ok(
+                "data: [DONE]\n\n".to_owned()
+            )]));
+            return event_stream(futures_util::stream::iter([Ok(chunk("first"))]).chain(rest));
+        }
+        _ => {}
+    }
+    if behaviour == Behaviour::Cut {
         let chunk = json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": { "content": "x" } }] });
         let stream = futures_util::stream::unfold(0, move |step| {
             let chunk = chunk.clone();

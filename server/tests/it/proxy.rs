@@ -26,6 +26,14 @@ const HERE: &str = "127.0.0.1:40000";
 /// A gateway whose model `llama` is served by the given upstreams, in order, each knowing it as
 /// `upstream-llama`; and a key for it.
 pub async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
+    gateway_with(upstreams, Duration::from_secs(5)).await
+}
+
+/// [`gateway`], with upstreams that give up after `idle_timeout` of silence.
+pub async fn gateway_with(
+    upstreams: &[&MockUpstream],
+    idle_timeout: Duration,
+) -> (TestApp, String) {
     let app = TestApp::new(Backend::Sqlite).await;
     let specs: Vec<UpstreamSpec> = upstreams
         .iter()
@@ -36,7 +44,8 @@ pub async fn gateway(upstreams: &[&MockUpstream]) -> (TestApp, String) {
             credential: Some(SecretString::from(format!("upstream-secret-{i}"))),
             headers: HashMap::from([("x-extra".to_owned(), "yes".to_owned())]),
             connect_timeout: Duration::from_secs(2),
-            idle_timeout: Duration::from_secs(5),
+            idle_timeout,
+            discover_models: false,
         })
         .collect();
     let targets = (0..upstreams.len())
@@ -309,4 +318,135 @@ async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
         (StatusCode::BAD_GATEWAY, Some("upstream_unreachable")),
         "{t}"
     );
+}
+
+fn streamed_request(key: &str, body: Value) -> Request<Body> {
+    let mut req = Request::post("/v1/chat/completions")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        HERE.parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    req
+}
+
+#[tokio::test]
+async fn the_first_chunk_reaches_the_client_before_the_upstream_sends_the_next() {
+    let up = MockUpstream::start("alpha").await;
+    up.set(Behaviour::Gated);
+    let (app, key) = gateway(&[&up]).await;
+    let req = streamed_request(&key, json!({ "model": "llama", "stream": true }));
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    // The upstream holds its second chunk until the gate opens: the first must arrive anyway.
+    let first = tokio::time::timeout(Duration::from_secs(2), body.frame())
+        .await
+        .expect("the first chunk was held back")
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("first"));
+    up.open_gate();
+    let rest = body.collect().await.unwrap().to_bytes();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.contains("second") && rest.ends_with("data: [DONE]\n\n"),
+        "{rest}"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_falls_silent_mid_stream_times_out_with_an_error_event() {
+    let up = MockUpstream::start("alpha").await;
+    up.set(Behaviour::Stall);
+    let (app, key) = gateway_with(&[&up], Duration::from_millis(400)).await;
+    let started = std::time::Instant::now();
+    let (status, text) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "llama", "stream": true }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "headers were already sent");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the stream ended"
+    );
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 2, "{text}");
+    let error: Value = serde_json::from_str(events[1].strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "upstream_timeout", "{text}");
+    assert_eq!(error["error"]["type"], "upstream_error", "{text}");
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_gets_504_and_a_cool_down() {
+    let (slow, fine) = (
+        MockUpstream::start("slow").await,
+        MockUpstream::start("fine").await,
+    );
+    slow.set(Behaviour::Hang);
+    let (app, key) = gateway_with(&[&slow], Duration::from_millis(400)).await;
+    let (status, text) = post(
+        &app,
+        "/v1/chat/completions",
+        &key,
+        json!({ "model": "llama", "messages": [] }).to_string(),
+    )
+    .await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::GATEWAY_TIMEOUT, Some("upstream_timeout")),
+        "{text}"
+    );
+
+    // With a second target, the hanging one is skipped after its timeout and cooled down.
+    let (app, key) = gateway_with(&[&slow, &fine], Duration::from_millis(400)).await;
+    // Ties between idle targets are broken at random: go on until the hanging one was tried.
+    let tried = slow.received().len();
+    for _ in 0..20 {
+        if slow.received().len() > tried {
+            break;
+        }
+        let (status, text) = post(
+            &app,
+            "/v1/chat/completions",
+            &key,
+            json!({ "model": "llama", "messages": [] }).to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert!(text.contains("hello from fine"), "{text}");
+    }
+    let health = app
+        .services
+        .registry
+        .targets("llama")
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.upstream.name.clone(), t.health.snapshot()))
+        .collect::<HashMap<_, _>>();
+    assert_eq!(
+        slow.received().len(),
+        tried + 1,
+        "the hanging target was tried once"
+    );
+    assert!(
+        health["up0"].failures == 1 && health["up0"].cooling_down_ms.is_some(),
+        "{health:?}"
+    );
+    assert!(
+        health["up0"]
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .contains("timed out"),
+        "{health:?}"
+    );
+    assert!(health["up1"].successes >= 1, "{health:?}");
 }

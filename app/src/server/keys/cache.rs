@@ -8,7 +8,6 @@ use std::{
     collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex, PoisonError, RwLock},
-    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -271,29 +270,4 @@ impl KeyCache {
         }
         db::keys::record_use(db, &uses).await
     }
-}
-
-/// How often instances look for changes made elsewhere; the bound on how long a revocation
-/// takes to reach another instance is this plus one reload.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-const FLUSH_EVERY: u32 = 10;
-
-/// Keeps the cache current and last-use times written until the task is aborted; call
-/// [`KeyCache::flush_uses`] once more after aborting it.
-pub fn watch(cache: Arc<KeyCache>, db: Db, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = 0u32;
-        loop {
-            tokio::time::sleep(interval).await;
-            if let Err(e) = cache.refresh_if_changed(&db).await {
-                tracing::warn!(error = %e, "cannot refresh the API key cache; keeping the last snapshot");
-            }
-            ticks += 1;
-            if ticks.is_multiple_of(FLUSH_EVERY)
-                && let Err(e) = cache.flush_uses(&db).await
-            {
-                tracing::warn!(error = %e, "cannot record API key use");
-            }
-        }
-    })
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::upstream::seal_context;
 use crate::server::{CoreError, Db, db::on_pool, seal, secrets::Keyring};
 
 /// An upstream as written in the file, its credential already read from where the file points.
@@ -19,6 +20,8 @@ pub struct UpstreamSpec {
     pub headers: HashMap<String, String>,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Offer every model the upstream lists at its own `/models`.
+    pub discover_models: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,19 +58,17 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
                 u.name
             )));
         }
-        let ok = u.base_url.starts_with("http://") || u.base_url.starts_with("https://");
-        if !ok {
-            return Err(CoreError::Config(format!(
-                "upstream `{}`: base_url must start with http:// or https://",
-                u.name
-            )));
+        if let Err(e) = super::manage::check_base_url(&u.base_url) {
+            return Err(CoreError::Config(format!("upstream `{}`: {e}", u.name)));
         }
     }
     let mut model_names = std::collections::HashSet::new();
     for m in models {
-        if m.name.trim().is_empty() || !model_names.insert(m.name.as_str()) {
+        if crate::server::models::check_name(&m.name).is_err()
+            || !model_names.insert(m.name.as_str())
+        {
             return Err(CoreError::Config(format!(
-                "model name `{}` is empty or repeated",
+                "model name `{}` is empty, has spaces, or is repeated",
                 m.name
             )));
         }
@@ -95,8 +96,11 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
     Ok(())
 }
 
-/// Replaces the configuration-owned upstreams and models with the ones declared, in one
-/// transaction. Credentials are sealed, bound to their upstream's row.
+/// Makes the configuration-owned upstreams and models those declared, in one transaction:
+/// rows are matched by name and updated in place, so their ids (and the targets administrators
+/// pointed at a file's upstream) survive a restart; file rows no longer declared are removed.
+/// A declared name already taken by an administrator's row is an error, not a takeover.
+/// Credentials are sealed, bound to their upstream's row.
 pub async fn apply(
     db: &Db,
     keyring: &Keyring,
@@ -105,39 +109,86 @@ pub async fn apply(
 ) -> Result<(), CoreError> {
     check(upstreams, models)?;
     let now = Utc::now();
+    const EXISTING_UPSTREAMS: &str = "select name, upstream_id, source from upstream";
+    const EXISTING_MODELS: &str = "select name, model_id, source from model";
+    let (existing_upstreams, existing_models): (
+        Vec<(String, String, String)>,
+        Vec<(String, String, String)>,
+    ) = on_pool!(db, |pool| async {
+        let u = sqlx::query_as(EXISTING_UPSTREAMS).fetch_all(pool).await?;
+        let m = sqlx::query_as(EXISTING_MODELS).fetch_all(pool).await?;
+        Ok::<_, sqlx::Error>((u, m))
+    }
+    .await)?;
+    let id_for = |existing: &[(String, String, String)], kind: &str, name: &str| match existing
+        .iter()
+        .find(|(n, _, _)| n == name)
+    {
+        Some((_, _, source)) if source != "config" => Err(CoreError::Config(format!(
+            "{kind} `{name}` is declared in the configuration file but an administrator \
+                 created one by that name; rename one of them"
+        ))),
+        Some((_, id, _)) => Ok(id.clone()),
+        None => Ok(uuid::Uuid::now_v7().to_string()),
+    };
     let mut upstream_rows = Vec::new();
     let mut ids = HashMap::new();
     for u in upstreams {
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = id_for(&existing_upstreams, "upstream", &u.name)?;
         let sealed = u
             .credential
             .as_ref()
-            .map(|c| {
-                seal::seal(
-                    keyring,
-                    &format!("upstream:{id}"),
-                    c.expose_secret().as_bytes(),
-                )
-            })
+            .map(|c| seal::seal(keyring, &seal_context(&id), c.expose_secret().as_bytes()))
             .transpose()?;
         let headers =
             serde_json::to_string(&u.headers).map_err(|e| CoreError::Internal(e.to_string()))?;
         ids.insert(u.name.clone(), id.clone());
         upstream_rows.push((id, u, sealed, headers));
     }
-    const DELETE_MODELS: &str = "delete from model where source = 'config'";
-    const DELETE_UPSTREAMS: &str = "delete from upstream where source = 'config'";
+    let mut model_rows = Vec::new();
+    for m in models {
+        model_rows.push((id_for(&existing_models, "model", &m.name)?, m));
+    }
+    let upstream_names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+    let model_names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let stale_upstreams: Vec<&String> = existing_upstreams
+        .iter()
+        .filter(|(n, _, s)| s == "config" && !upstream_names.contains(&n.as_str()))
+        .map(|(_, id, _)| id)
+        .collect();
+    let stale_models: Vec<&String> = existing_models
+        .iter()
+        .filter(|(n, _, s)| s == "config" && !model_names.contains(&n.as_str()))
+        .map(|(_, id, _)| id)
+        .collect();
+
+    const DELETE_MODEL: &str = "delete from model where model_id = $1";
+    const DELETE_UPSTREAM: &str = "delete from upstream where upstream_id = $1";
     const UPSTREAM: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
-        extra_headers, connect_timeout_ms, idle_timeout_ms, source, created_at, updated_at) \
-        values ($1, $2, $3, $4, $5, $6, $7, 'config', $8, $8)";
-    const MODEL: &str = "insert into model (model_id, name, source, created_at, updated_at) \
-        values ($1, $2, 'config', $3, $3)";
+        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, \
+        created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, true, 'config', $9, $9) \
+        on conflict (upstream_id) do update set base_url = excluded.base_url, \
+        credential_sealed = excluded.credential_sealed, extra_headers = excluded.extra_headers, \
+        connect_timeout_ms = excluded.connect_timeout_ms, \
+        idle_timeout_ms = excluded.idle_timeout_ms, discover_models = excluded.discover_models, \
+        enabled = true, updated_at = excluded.updated_at";
+    const MODEL: &str = "insert into model (model_id, name, enabled, source, created_at, \
+        updated_at) values ($1, $2, true, 'config', $3, $3) on conflict (model_id) do update \
+        set enabled = true, updated_at = excluded.updated_at";
+    const CLEAR_TARGETS: &str = "delete from model_target where model_id = $1";
     const TARGET: &str = "insert into model_target (target_id, model_id, upstream_id, upstream_model, weight) \
         values ($1, $2, $3, $4, $5)";
     on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
-        sqlx::query(DELETE_MODELS).execute(&mut *tx).await?;
-        sqlx::query(DELETE_UPSTREAMS).execute(&mut *tx).await?;
+        for id in &stale_models {
+            sqlx::query(DELETE_MODEL).bind(id).execute(&mut *tx).await?;
+        }
+        for id in &stale_upstreams {
+            sqlx::query(DELETE_UPSTREAM)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         for (id, u, sealed, headers) in &upstream_rows {
             sqlx::query(UPSTREAM)
                 .bind(id)
@@ -147,22 +198,26 @@ pub async fn apply(
                 .bind(headers)
                 .bind(i64::try_from(u.connect_timeout.as_millis()).unwrap_or(i64::MAX))
                 .bind(i64::try_from(u.idle_timeout.as_millis()).unwrap_or(i64::MAX))
+                .bind(u.discover_models)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
         }
-        for m in models {
-            let model_id = uuid::Uuid::now_v7().to_string();
+        for (model_id, m) in &model_rows {
             sqlx::query(MODEL)
-                .bind(&model_id)
+                .bind(model_id)
                 .bind(&m.name)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(CLEAR_TARGETS)
+                .bind(model_id)
                 .execute(&mut *tx)
                 .await?;
             for t in &m.targets {
                 sqlx::query(TARGET)
                     .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(&model_id)
+                    .bind(model_id)
                     .bind(&ids[&t.upstream])
                     .bind(t.model.as_deref().unwrap_or(&m.name))
                     .bind(i64::from(t.weight))

@@ -1,35 +1,20 @@
 //! The routing table in memory: public model name → targets (an upstream and the name it knows
-//! the model by), with each target's requests in flight and cool-down after a failure.
+//! the model by). Rebuilt from the database when the `routing` revision moves (migration
+//! 0003): at once on the instance that made a change, within the poll interval elsewhere.
+//! Upstreams whose settings did not change keep their connection pools, and targets keep their
+//! [`Health`], across rebuilds.
 
 use std::{
-    collections::HashMap,
-    sync::{
-        Arc, Mutex, PoisonError, RwLock,
-        atomic::{AtomicUsize, Ordering},
-    },
+    collections::{HashMap, HashSet},
+    sync::{Arc, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
+use chrono::{DateTime, Utc};
 use rand::RngExt;
-use secrecy::SecretString;
 
-use crate::server::{CoreError, Db, db::on_pool, seal, secrets::Keyring};
-
-/// An upstream server, its credential unsealed in memory only.
-#[derive(Debug)]
-pub struct Upstream {
-    pub upstream_id: String,
-    pub name: String,
-    /// Without a trailing slash, e.g. `http://127.0.0.1:8000/v1`.
-    pub base_url: String,
-    pub credential: Option<SecretString>,
-    pub headers: Vec<(String, String)>,
-    pub connect_timeout: Duration,
-    pub idle_timeout: Duration,
-    /// Its own connection pool, with its connect timeout and a per-read idle timeout (never a
-    /// whole-request timeout: a long stream is not a slow one).
-    pub client: reqwest::Client,
-}
+use super::{health::Health, upstream::Upstream};
+use crate::server::{CoreError, Db, db::routing, secrets::Keyring};
 
 #[derive(Debug)]
 pub struct Target {
@@ -37,154 +22,221 @@ pub struct Target {
     pub upstream: Arc<Upstream>,
     pub upstream_model: String,
     pub weight: u32,
-    in_flight: AtomicUsize,
-    cooling_until: Mutex<Option<Instant>>,
+    pub health: Arc<Health>,
 }
 
 /// Counts a request in flight on a target until dropped.
-pub struct InFlight(Arc<Target>);
+pub struct InFlight(Arc<Health>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.ended();
+    }
+}
+
+impl InFlight {
+    pub fn health(&self) -> &Health {
+        &self.0
     }
 }
 
 impl Target {
-    pub fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self.clone())
+    pub fn begin(&self) -> InFlight {
+        self.health.started();
+        InFlight(self.health.clone())
     }
 
-    /// Takes the target out of rotation for `cooldown` after a failure.
-    pub fn cool_down(&self, cooldown: Duration) {
-        *self
-            .cooling_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + cooldown);
+    /// The id of a target that exists through discovery: stable across reloads.
+    pub fn discovered_id(upstream_id: &str, model: &str) -> String {
+        format!("{upstream_id}/{model}")
     }
+}
 
-    pub fn is_cooling(&self, now: Instant) -> bool {
-        self.cooling_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|t| now < t)
-    }
+/// A routable public model.
+#[derive(Debug)]
+pub struct Model {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub targets: Vec<Arc<Target>>,
+}
 
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
+#[derive(Debug, Default)]
+struct Table {
+    revision: i64,
+    /// Every enabled upstream, with the row fields its client was built from.
+    upstreams: HashMap<String, (String, Arc<Upstream>)>,
+    /// Models with at least one enabled target on an enabled upstream.
+    models: HashMap<String, Arc<Model>>,
+    health: HashMap<String, Arc<Health>>,
 }
 
 #[derive(Debug, Default)]
 pub struct Registry {
-    models: RwLock<Arc<HashMap<String, Vec<Arc<Target>>>>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    model: String,
-    target_id: String,
-    upstream_model: String,
-    weight: i64,
-    upstream_id: String,
-    upstream_name: String,
-    base_url: String,
-    credential_sealed: Option<String>,
-    extra_headers: Option<String>,
-    connect_timeout_ms: i64,
-    idle_timeout_ms: i64,
+    table: RwLock<Arc<Table>>,
+    /// One rebuild at a time, so two cannot interleave and keep stale health.
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
+    fn current(&self) -> Arc<Table> {
+        self.table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.current().revision
+    }
+
     /// Rebuilds the routing table from the database.
     pub async fn reload(&self, db: &Db, keyring: &Keyring) -> Result<(), CoreError> {
-        const SQL: &str = "select m.name as model, t.target_id, t.upstream_model, t.weight, \
-            u.upstream_id, u.name as upstream_name, u.base_url, u.credential_sealed, u.extra_headers, \
-            u.connect_timeout_ms, u.idle_timeout_ms \
-            from model m join model_target t on t.model_id = m.model_id \
-            join upstream u on u.upstream_id = t.upstream_id \
-            where m.enabled and t.enabled and u.enabled order by m.name, t.target_id";
-        let rows: Vec<Row> = on_pool!(db, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
-        let mut upstreams: HashMap<String, Arc<Upstream>> = HashMap::new();
-        let mut models: HashMap<String, Vec<Arc<Target>>> = HashMap::new();
-        for r in rows {
-            let upstream = match upstreams.get(&r.upstream_id) {
-                Some(u) => u.clone(),
-                None => {
-                    let credential = r
-                        .credential_sealed
-                        .as_deref()
-                        .map(|s| seal::open(keyring, &format!("upstream:{}", r.upstream_id), s))
-                        .transpose()?;
-                    let headers: HashMap<String, String> = r
-                        .extra_headers
-                        .as_deref()
-                        .map(serde_json::from_str)
-                        .transpose()
-                        .map_err(|e| {
-                            CoreError::Internal(format!(
-                                "upstream `{}` headers: {e}",
-                                r.upstream_name
-                            ))
-                        })?
-                        .unwrap_or_default();
-                    let connect_timeout =
-                        Duration::from_millis(u64::try_from(r.connect_timeout_ms).unwrap_or(5000));
-                    let idle_timeout =
-                        Duration::from_millis(u64::try_from(r.idle_timeout_ms).unwrap_or(60_000));
-                    let client = reqwest::Client::builder()
-                        .connect_timeout(connect_timeout)
-                        .read_timeout(idle_timeout)
-                        .tcp_nodelay(true)
-                        .build()
-                        .map_err(|e| CoreError::Internal(format!("HTTP client: {e}")))?;
-                    let u = Arc::new(Upstream {
-                        upstream_id: r.upstream_id.clone(),
-                        name: r.upstream_name,
-                        base_url: r.base_url,
-                        credential,
-                        headers: headers.into_iter().collect(),
-                        connect_timeout,
-                        idle_timeout,
-                        client,
-                    });
-                    upstreams.insert(r.upstream_id, u.clone());
-                    u
-                }
+        let _one = self.rebuilding.lock().await;
+        // The revision is read first: a change that lands while we read is seen next time.
+        let revision = routing::revision(db).await?;
+        let upstream_rows = routing::enabled_upstreams(db).await?;
+        let target_rows = routing::enabled_targets(db).await?;
+        let declared: HashSet<String> = routing::declared_names(db).await?.into_iter().collect();
+        let discovered = routing::discovered(db).await?;
+        let old = self.current();
+
+        let mut upstreams = HashMap::new();
+        for row in &upstream_rows {
+            let fingerprint = format!(
+                "{}\n{}\n{:?}\n{:?}\n{}\n{}\n{}",
+                row.name,
+                row.base_url,
+                row.credential_sealed,
+                row.extra_headers,
+                row.connect_timeout_ms,
+                row.idle_timeout_ms,
+                row.discover_models
+            );
+            let upstream = match old.upstreams.get(&row.upstream_id) {
+                Some((f, u)) if *f == fingerprint => u.clone(),
+                _ => Arc::new(Upstream::from_row(row, keyring)?),
             };
-            models.entry(r.model).or_default().push(Arc::new(Target {
-                target_id: r.target_id,
-                upstream,
-                upstream_model: r.upstream_model,
-                weight: u32::try_from(r.weight).unwrap_or(1).max(1),
-                in_flight: AtomicUsize::new(0),
-                cooling_until: Mutex::new(None),
-            }));
+            upstreams.insert(row.upstream_id.clone(), (fingerprint, upstream));
         }
-        *self.models.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(models);
+
+        let mut health = HashMap::new();
+        let mut target = |target_id: String, upstream: &Arc<Upstream>, model: &str, weight| {
+            let h = old.health.get(&target_id).cloned().unwrap_or_default();
+            health.insert(target_id.clone(), h.clone());
+            Arc::new(Target {
+                target_id,
+                upstream: upstream.clone(),
+                upstream_model: model.to_owned(),
+                weight,
+                health: h,
+            })
+        };
+        let mut models: HashMap<String, Model> = HashMap::new();
+        for r in target_rows {
+            let Some((_, upstream)) = upstreams.get(&r.upstream_id) else {
+                continue;
+            };
+            let weight = u32::try_from(r.weight).unwrap_or(1).max(1);
+            let t = target(r.target_id, upstream, &r.upstream_model, weight);
+            models
+                .entry(r.model.clone())
+                .or_insert_with(|| Model {
+                    name: r.model,
+                    created_at: r.created_at,
+                    targets: Vec::new(),
+                })
+                .targets
+                .push(t);
+        }
+        // A discovered name offered by several upstreams is spread across all of them.
+        for d in discovered {
+            if declared.contains(&d.name) {
+                continue;
+            }
+            let Some((_, upstream)) = upstreams.get(&d.upstream_id) else {
+                continue;
+            };
+            let t = target(
+                Target::discovered_id(&d.upstream_id, &d.name),
+                upstream,
+                &d.name,
+                1,
+            );
+            let m = models.entry(d.name.clone()).or_insert_with(|| Model {
+                name: d.name,
+                created_at: d.created_at,
+                targets: Vec::new(),
+            });
+            m.created_at = m.created_at.min(d.created_at);
+            m.targets.push(t);
+        }
+
+        let table = Table {
+            revision,
+            upstreams,
+            models: models.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            health,
+        };
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(table);
         Ok(())
+    }
+
+    /// Reloads when the database's routing revision differs from the table's.
+    pub async fn refresh_if_changed(&self, db: &Db, keyring: &Keyring) -> Result<bool, CoreError> {
+        if routing::revision(db).await? == self.revision() {
+            return Ok(false);
+        }
+        self.reload(db, keyring).await?;
+        Ok(true)
+    }
+
+    /// Routable models, by name.
+    pub fn models(&self) -> Vec<Arc<Model>> {
+        let mut models: Vec<_> = self.current().models.values().cloned().collect();
+        models.sort_by(|a, b| a.name.cmp(&b.name));
+        models
+    }
+
+    pub fn model(&self, name: &str) -> Option<Arc<Model>> {
+        self.current().models.get(name).cloned()
+    }
+
+    /// Every enabled upstream.
+    pub fn upstreams(&self) -> Vec<Arc<Upstream>> {
+        self.current()
+            .upstreams
+            .values()
+            .map(|(_, u)| u.clone())
+            .collect()
+    }
+
+    pub fn upstream(&self, upstream_id: &str) -> Option<Arc<Upstream>> {
+        self.current()
+            .upstreams
+            .get(upstream_id)
+            .map(|(_, u)| u.clone())
+    }
+
+    /// A routed target's health on this instance.
+    pub fn health(&self, target_id: &str) -> Option<Arc<Health>> {
+        self.current().health.get(target_id).cloned()
     }
 
     /// The model's targets in the order to try them: those not cooling down first, fewest
     /// requests in flight per unit of weight first, ties broken at random in proportion to
     /// weight; cooling ones last, as a last resort.
     pub fn targets(&self, model: &str) -> Option<Vec<Arc<Target>>> {
-        let models = self
-            .models
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let targets = models.get(model)?;
+        let model = self.model(model)?;
         let now = Instant::now();
         let mut rng = rand::rng();
-        let mut scored: Vec<(bool, f64, f64, Arc<Target>)> = targets
+        let mut scored: Vec<(bool, f64, f64, &Arc<Target>)> = model
+            .targets
             .iter()
             .map(|t| {
-                let load = t.in_flight() as f64 / f64::from(t.weight);
+                let load = t.health.in_flight() as f64 / f64::from(t.weight);
                 // Weighted random key (Efraimidis–Spirakis): larger weights tend to sort first.
                 let key = -(rng.random::<f64>().max(f64::MIN_POSITIVE)).ln() / f64::from(t.weight);
-                (t.is_cooling(now), load, key, t.clone())
+                (t.health.is_cooling(now), load, key, t)
             })
             .collect();
         scored.sort_by(|a, b| {
@@ -192,6 +244,9 @@ impl Registry {
                 .then(a.1.total_cmp(&b.1))
                 .then(a.2.total_cmp(&b.2))
         });
-        Some(scored.into_iter().map(|s| s.3).collect())
+        Some(scored.into_iter().map(|s| s.3.clone()).collect())
     }
 }
+
+/// How long a failing target stays out of rotation.
+pub const COOLDOWN: Duration = Duration::from_secs(10);

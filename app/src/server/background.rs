@@ -1,0 +1,72 @@
+//! The gateway's background work: following changes made by other instances (keys and
+//! routing), writing API keys' last use, and refreshing discovered models.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::{Services, upstreams::discovery};
+
+/// How often an instance looks for changes made elsewhere; the bound on how long a revocation
+/// or a routing change takes to reach another instance is this plus one reload.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Last-use times are written every this many polls.
+const FLUSH_EVERY: u32 = 10;
+
+/// The running tasks; they stop when [`Background::stop`] is called.
+pub struct Background(Vec<JoinHandle<()>>);
+
+impl Background {
+    /// Aborts the tasks, then writes the last-use times they had not written yet.
+    pub async fn stop(self, services: &Services) {
+        for task in self.0 {
+            task.abort();
+        }
+        if let Err(e) = services.keys.flush_uses(&services.db).await {
+            tracing::warn!(error = %e, "cannot record the last API key uses");
+        }
+    }
+}
+
+/// Starts following changes every `poll`, and discovery every `discovery` (at once first).
+pub fn spawn(services: &Services, poll: Duration, discovery: Duration) -> Background {
+    Background(vec![
+        tokio::spawn(follow(services.clone(), poll)),
+        tokio::spawn(discover(services.clone(), discovery)),
+    ])
+}
+
+async fn follow(services: Services, interval: Duration) {
+    let mut ticks = 0u32;
+    loop {
+        tokio::time::sleep(interval).await;
+        if let Err(e) = services.keys.refresh_if_changed(&services.db).await {
+            tracing::warn!(error = %e, "cannot refresh the API key cache; keeping the last snapshot");
+        }
+        let keyring = &services.secrets.keyring;
+        if let Err(e) = services
+            .registry
+            .refresh_if_changed(&services.db, keyring)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot refresh the routing table; keeping the last one");
+        }
+        ticks += 1;
+        if ticks.is_multiple_of(FLUSH_EVERY)
+            && let Err(e) = services.keys.flush_uses(&services.db).await
+        {
+            tracing::warn!(error = %e, "cannot record API key use");
+        }
+    }
+}
+
+async fn discover(services: Services, interval: Duration) {
+    loop {
+        let keyring = &services.secrets.keyring;
+        if let Err(e) = discovery::refresh_all(&services.db, &services.registry, keyring).await {
+            tracing::warn!(error = %e, "model discovery failed");
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

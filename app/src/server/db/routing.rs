@@ -1,0 +1,81 @@
+//! What the routing table is built from: enabled upstreams, models' targets, discovered models.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, on_pool};
+use crate::server::CoreError;
+
+/// The `routing` change counter, bumped by triggers on every routing table (migration 0003).
+pub async fn revision(db: &Db) -> Result<i64, CoreError> {
+    const SQL: &str = "select value from change_counter where name = 'routing'";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_one(pool)
+        .await)?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UpstreamRow {
+    pub upstream_id: String,
+    pub name: String,
+    pub base_url: String,
+    pub credential_sealed: Option<String>,
+    pub extra_headers: Option<String>,
+    pub connect_timeout_ms: i64,
+    pub idle_timeout_ms: i64,
+    pub discover_models: bool,
+}
+
+pub async fn enabled_upstreams(db: &Db) -> Result<Vec<UpstreamRow>, CoreError> {
+    const SQL: &str = concat!(
+        "select upstream_id, name, base_url, credential_sealed, extra_headers, ",
+        "connect_timeout_ms, idle_timeout_ms, discover_models from upstream where enabled"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .fetch_all(pool)
+        .await)?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TargetRow {
+    pub model: String,
+    pub created_at: DateTime<Utc>,
+    pub target_id: String,
+    pub upstream_id: String,
+    pub upstream_model: String,
+    pub weight: i64,
+}
+
+/// Enabled targets of enabled models, by model then target.
+pub async fn enabled_targets(db: &Db) -> Result<Vec<TargetRow>, CoreError> {
+    const SQL: &str = "select m.name as model, m.created_at, t.target_id, t.upstream_id, \
+        t.upstream_model, t.weight from model m join model_target t on t.model_id = m.model_id \
+        where m.enabled and t.enabled order by m.name, t.target_id";
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Every declared model name, enabled or not: a declared name is never taken by discovery.
+pub async fn declared_names(db: &Db) -> Result<Vec<String>, CoreError> {
+    const SQL: &str = "select name from model";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_all(pool)
+        .await)?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DiscoveredRow {
+    pub upstream_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Models discovered on upstreams that are enabled and still offer discovery.
+pub async fn discovered(db: &Db) -> Result<Vec<DiscoveredRow>, CoreError> {
+    const SQL: &str = "select d.upstream_id, d.name, d.created_at from discovered_model d \
+        join upstream u on u.upstream_id = d.upstream_id \
+        where u.enabled and u.discover_models order by d.name, d.upstream_id";
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .fetch_all(pool)
+        .await)?)
+}

@@ -1,0 +1,116 @@
+//! One upstream server as the gateway talks to it: its base URL, credential (unsealed in memory
+//! only), extra headers and its own connection pool.
+
+use std::{collections::HashMap, time::Duration};
+
+use reqwest::RequestBuilder;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring};
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug)]
+pub struct Upstream {
+    pub upstream_id: String,
+    pub name: String,
+    /// Without a trailing slash, e.g. `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    credential: Option<SecretString>,
+    headers: Vec<(String, String)>,
+    pub discover_models: bool,
+    /// Its own connection pool, with its connect timeout and a per-read idle timeout (never a
+    /// whole-request timeout: a long stream is not a slow one).
+    client: reqwest::Client,
+}
+
+/// How to reach an upstream, its credential in the clear.
+pub struct Settings<'a> {
+    pub upstream_id: &'a str,
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub credential: Option<SecretString>,
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub discover_models: bool,
+}
+
+impl Upstream {
+    pub fn new(s: Settings<'_>) -> Result<Self, CoreError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(s.connect_timeout)
+            .read_timeout(s.idle_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| CoreError::Internal(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            upstream_id: s.upstream_id.to_owned(),
+            name: s.name.to_owned(),
+            base_url: s.base_url.trim_end_matches('/').to_owned(),
+            credential: s.credential,
+            headers: s.headers,
+            discover_models: s.discover_models,
+            client,
+        })
+    }
+
+    /// From its database row, unsealing the credential.
+    pub fn from_row(row: &UpstreamRow, keyring: &Keyring) -> Result<Self, CoreError> {
+        let credential = row
+            .credential_sealed
+            .as_deref()
+            .map(|s| seal::open(keyring, &seal_context(&row.upstream_id), s))
+            .transpose()?;
+        Self::new(Settings {
+            upstream_id: &row.upstream_id,
+            name: &row.name,
+            base_url: &row.base_url,
+            credential,
+            headers: parse_headers(row.extra_headers.as_deref(), &row.name)?,
+            connect_timeout: millis(row.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
+            idle_timeout: millis(row.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
+            discover_models: row.discover_models,
+        })
+    }
+
+    /// A request to `path` under the base URL, with the upstream's credential and headers. The
+    /// client's own credentials are never passed on.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let mut req = self
+            .client
+            .request(method, format!("{}/{path}", self.base_url));
+        if let Some(credential) = &self.credential {
+            req = req.bearer_auth(credential.expose_secret());
+        }
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
+        }
+        req
+    }
+}
+
+/// What a sealed upstream credential is bound to: its own row.
+pub fn seal_context(upstream_id: &str) -> String {
+    format!("upstream:{upstream_id}")
+}
+
+/// The stored JSON object of extra headers.
+pub fn parse_headers(
+    json: Option<&str>,
+    upstream: &str,
+) -> Result<Vec<(String, String)>, CoreError> {
+    let headers: HashMap<String, String> = json
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| CoreError::Internal(format!("upstream `{upstream}` headers: {e}")))?
+        .unwrap_or_default();
+    let mut headers: Vec<_> = headers.into_iter().collect();
+    headers.sort();
+    Ok(headers)
+}
+
+fn millis(ms: i64, default: Duration) -> Duration {
+    u64::try_from(ms).map_or(default, Duration::from_millis)
+}
