@@ -2,7 +2,8 @@
 # Installs what building (and, with --test, testing) Portcullis needs; each step is skipped when
 # its tool is already there.
 #   scripts/setup.sh          the WASM target, wasm-bindgen and wasm-opt
-#   scripts/setup.sh --test   also Chromium, PostgreSQL and the Playwright packages
+#   scripts/setup.sh --test   also Chromium, PostgreSQL, the Playwright packages and a Python
+#                             virtualenv with the official openai package (target/sdk-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,14 @@ if [ "$TEST" = true ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "==> apt-get install postgresql"
     apt_install postgresql
+  fi
+  # The official SDK, for the compatibility test; pinned, in a virtualenv under target/.
+  if ! cmp -s tools/requirements-sdk.txt target/sdk-venv/requirements.txt; then
+    echo "==> python3 -m venv target/sdk-venv; pip install -r tools/requirements-sdk.txt"
+    rm -rf target/sdk-venv
+    python3 -m venv target/sdk-venv
+    target/sdk-venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-sdk.txt
+    cp tools/requirements-sdk.txt target/sdk-venv/requirements.txt
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     echo "==> npm ci (end2end: Playwright)"

@@ -41,7 +41,7 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
         })
         .collect();
     for m in services.registry.models() {
-        if declared.contains(&m.name) {
+        if !m.discovered || declared.contains(&m.name) {
             continue;
         }
         models.push(ModelInfo {

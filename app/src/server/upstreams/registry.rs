@@ -57,6 +57,8 @@ impl Target {
 pub struct Model {
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Exists only because an upstream lists it.
+    pub discovered: bool,
     pub targets: Vec<Arc<Target>>,
 }
 
@@ -143,6 +145,7 @@ impl Registry {
                 .or_insert_with(|| Model {
                     name: r.model,
                     created_at: r.created_at,
+                    discovered: false,
                     targets: Vec::new(),
                 })
                 .targets
@@ -165,6 +168,7 @@ impl Registry {
             let m = models.entry(d.name.clone()).or_insert_with(|| Model {
                 name: d.name,
                 created_at: d.created_at,
+                discovered: true,
                 targets: Vec::new(),
             });
             m.created_at = m.created_at.min(d.created_at);

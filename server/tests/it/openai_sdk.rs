@@ -1,0 +1,88 @@
+//! The final compatibility check: the official `openai` Python package (pinned in
+//! `tools/requirements-sdk.txt`, installed by `scripts/setup.sh --test`) against the real
+//! `portcullis serve`, with upstreams and models from a configuration file.
+
+use std::path::{Path, PathBuf};
+
+use crate::{
+    binary::{Server, run, stderr, stdout},
+    mock_upstream::MockUpstream,
+};
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("PORTCULLIS_TEST_PYTHON") {
+        return p.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python");
+    assert!(
+        venv.is_file(),
+        "no Python with the openai package at {}: run scripts/setup.sh --test \
+         (or set PORTCULLIS_TEST_PYTHON)",
+        venv.display()
+    );
+    venv
+}
+
+#[tokio::test]
+async fn the_official_openai_python_package_works_against_the_gateway() {
+    let python = python();
+    let up = MockUpstream::start("alpha").await;
+    let d = tempfile::tempdir().unwrap();
+    let config = d.path().join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\ncredential_env = \"UPSTREAM_KEY\"\n\n\
+             [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n",
+            up.base_url
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = run(
+        d.path(),
+        &["--config", config, "user", "create", "--username", "sdk"],
+        "sdk user's long password\n",
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        d.path(),
+        &[
+            "--config", config, "key", "create", "--user", "sdk", "--name", "sdk",
+        ],
+        "",
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).trim().to_owned();
+
+    let server = Server::start(
+        d.path(),
+        &["--config", config],
+        &[("UPSTREAM_KEY", "sk-up")],
+    )
+    .await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/openai_check.py");
+    let result = tokio::process::Command::new(&python)
+        .arg(&script)
+        .env("PORTCULLIS_BASE_URL", format!("http://{}/v1", server.addr))
+        .env("PORTCULLIS_KEY", &key)
+        .env("PORTCULLIS_MODEL", "llama")
+        .output()
+        .await
+        .expect("run python");
+    server.stop().await;
+    assert!(
+        result.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        up.received()
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer sk-up")),
+        "the upstream only ever saw its own credential"
+    );
+}

@@ -1,0 +1,86 @@
+"""Drives a running Portcullis with the official `openai` Python package, as users do.
+
+Reads PORTCULLIS_BASE_URL (…/v1), PORTCULLIS_KEY and PORTCULLIS_MODEL; exits non-zero with the
+failed check on stderr. Every call goes through the package's own parsing, so a response the
+package cannot read, or an error it cannot classify, fails here.
+"""
+
+import os
+import sys
+
+import openai
+
+base_url = os.environ["PORTCULLIS_BASE_URL"]
+key = os.environ["PORTCULLIS_KEY"]
+model = os.environ["PORTCULLIS_MODEL"]
+client = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=20)
+
+
+def check(what, ok):
+    if not ok:
+        sys.exit(f"FAILED: {what}")
+    print(f"ok: {what}")
+
+
+ids = [m.id for m in client.models.list()]
+check(f"models.list shows {model}: {ids}", model in ids)
+check("models.retrieve", client.models.retrieve(model).id == model)
+
+chat = client.chat.completions.create(
+    model=model, messages=[{"role": "user", "content": "hi"}]
+)
+check("chat completion", bool(chat.choices[0].message.content))
+check("chat usage", chat.usage is not None and chat.usage.total_tokens > 0)
+
+raw = client.chat.completions.with_raw_response.create(
+    model=model, messages=[{"role": "user", "content": "hi"}]
+)
+check("overhead header", raw.headers.get("x-portcullis-overhead-us", "").isdigit())
+
+pieces = []
+usage_chunks = 0
+for chunk in client.chat.completions.create(
+    model=model, messages=[{"role": "user", "content": "hi"}], stream=True
+):
+    if chunk.usage is not None:
+        usage_chunks += 1
+    for choice in chunk.choices:
+        if choice.delta.content:
+            pieces.append(choice.delta.content)
+check(f"streamed chat: {pieces}", "".join(pieces) == "Hello")
+check("no usage chunk unless asked", usage_chunks == 0)
+
+usage = None
+for chunk in client.chat.completions.create(
+    model=model,
+    messages=[{"role": "user", "content": "hi"}],
+    stream=True,
+    stream_options={"include_usage": True},
+):
+    if chunk.usage is not None:
+        usage = chunk.usage
+check("usage chunk when asked", usage is not None and usage.total_tokens == 7)
+
+completion = client.completions.create(model=model, prompt="hi")
+check("completion", completion.usage.total_tokens > 0)
+
+embedding = client.embeddings.create(model=model, input="hi")
+check("embedding", len(embedding.data[0].embedding) > 0)
+
+try:
+    client.chat.completions.create(model="no-such-model", messages=[])
+    check("unknown model is refused", False)
+except openai.NotFoundError as e:
+    check("unknown model: NotFoundError", e.code == "model_not_found")
+
+try:
+    openai.OpenAI(base_url=base_url, api_key="sk-pc-wrong", max_retries=0).models.list()
+    check("a wrong key is refused", False)
+except openai.AuthenticationError as e:
+    check("wrong key: AuthenticationError", e.code == "invalid_api_key")
+
+try:
+    client.chat.completions.create(model=model, messages=[], extra_body={"model": ""})
+    check("a missing model is refused", False)
+except openai.BadRequestError as e:
+    check("missing model: BadRequestError", e.param == "model")
