@@ -240,6 +240,15 @@ pub struct ServeArgs {
     )]
     pub usage_queue: usize,
 
+    /// Largest /v1 request body; larger ones get 413 (e.g. 32MiB, 100MB)
+    #[arg(
+        long,
+        env = "PORTCULLIS_MAX_REQUEST_BODY",
+        value_name = "SIZE",
+        default_value = "32MiB"
+    )]
+    pub max_request_body: bytesize::ByteSize,
+
     /// How often upstreams with model discovery are asked for their model list
     #[arg(
         long,

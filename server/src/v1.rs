@@ -18,15 +18,13 @@ pub use error::ApiError;
 
 use crate::AppState;
 
-/// Largest request body `/v1` accepts (images in chat requests make them large).
-pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
-
 pub fn router(state: AppState) -> Router<AppState> {
+    let body_limit = state.services.v1_body_limit;
     Router::new()
         .route("/chat/completions", post(proxy::chat_completions))
         .route("/completions", post(proxy::completions))
         .route("/embeddings", post(proxy::embeddings))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(body_limit))
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
         .fallback(not_found)

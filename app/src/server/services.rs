@@ -28,7 +28,12 @@ pub struct GatewaySettings {
     pub allow_jwt_on_v1: bool,
     /// Usage events that may wait for the writer; beyond that they are dropped and counted.
     pub usage_queue: usize,
+    /// Largest `/v1` request body, in bytes; larger ones get 413.
+    pub v1_body_limit: usize,
 }
+
+/// 32 MiB: images inline in chat requests make bodies large.
+pub const DEFAULT_V1_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Services {
@@ -44,6 +49,7 @@ pub struct Services {
     usage_writer: Arc<Mutex<Option<UsageWriter>>>,
     pub key_reveal: RevealPolicy,
     pub allow_jwt_on_v1: bool,
+    pub v1_body_limit: usize,
 }
 
 impl Services {
@@ -70,6 +76,7 @@ impl Services {
             registry,
             key_reveal: settings.key_reveal,
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
+            v1_body_limit: settings.v1_body_limit,
         })
     }
 }
@@ -97,6 +104,7 @@ impl Default for GatewaySettings {
             key_reveal: RevealPolicy::default(),
             allow_jwt_on_v1: false,
             usage_queue: 10_000,
+            v1_body_limit: DEFAULT_V1_BODY_LIMIT,
         }
     }
 }

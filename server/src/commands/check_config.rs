@@ -24,6 +24,18 @@ pub async fn run(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<()>
             settings.data_dir.join(secrets::GENERATED_FILE).display()
         )),
     }
+    let upstreams = settings
+        .file
+        .upstreams
+        .iter()
+        .map(|u| u.resolve())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    app::server::upstreams::config::check(&upstreams, &settings.file.models)?;
+    console::out(&format!(
+        "routing:    {} upstream(s), {} model(s) declared",
+        upstreams.len(),
+        settings.file.models.len()
+    ));
     let db = Db::connect(&settings.database_url, &settings.pool).await?;
     let applied = db
         .latest_applied_migration()

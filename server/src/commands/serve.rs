@@ -60,6 +60,8 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         key_reveal: global.key_reveal.into(),
         allow_jwt_on_v1: args.allow_jwt_on_v1,
         usage_queue: args.usage_queue,
+        v1_body_limit: usize::try_from(args.max_request_body.as_u64())
+            .context("--max-request-body is too large for this machine")?,
     };
     let services = Services::start(db.clone(), secrets, gateway).await?;
     anyhow::ensure!(

@@ -307,3 +307,41 @@ async fn a_config_file_is_read_and_its_typos_are_errors() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn check_config_checks_the_declared_upstreams_and_models() {
+    let d = dir();
+    let upstream = "[[upstreams]]\nname = \"vllm\"\nbase_url = \"http://127.0.0.1:8000/v1\"\n";
+    let cases = [
+        (
+            format!("{upstream}[[models]]\nname = \"m\"\ntargets = [{{ upstream = \"nope\" }}]\n"),
+            "no upstream named `nope`",
+        ),
+        (
+            "[[upstreams]]\nname = \"o\"\nbase_url = \"https://api.openai.com/v1\"\ncredential_env = \"PORTCULLIS_TEST_UNSET_KEY\"\n".to_owned(),
+            "`PORTCULLIS_TEST_UNSET_KEY` holding its credential is not set",
+        ),
+        (
+            "[[upstreams]]\nname = \"o\"\nbase_url = \"localhost:8000\"\n".to_owned(),
+            "upstream `o`: base_url",
+        ),
+    ];
+    for (toml, expected) in cases {
+        std::fs::write(d.path().join("r.toml"), &toml).unwrap();
+        let out = run(d.path(), &["--config", "r.toml", "check-config"], "").await;
+        assert!(!out.status.success(), "{toml}");
+        assert!(stderr(&out).contains(expected), "{toml}: {}", stderr(&out));
+    }
+    std::fs::write(
+        d.path().join("r.toml"),
+        format!("{upstream}discover_models = true\n[[models]]\nname = \"m\"\ntargets = [{{ upstream = \"vllm\" }}]\n"),
+    )
+    .unwrap();
+    let out = run(d.path(), &["--config", "r.toml", "check-config"], "").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 upstream(s), 1 model(s) declared"),
+        "{}",
+        stdout(&out)
+    );
+}

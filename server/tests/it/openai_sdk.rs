@@ -32,7 +32,8 @@ async fn the_official_openai_python_package_works_against_the_gateway() {
     std::fs::write(
         &config,
         format!(
-            "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\ncredential_env = \"UPSTREAM_KEY\"\n\n\
+            "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\ncredential_env = \"UPSTREAM_KEY\"\n\
+             discover_models = true\n\n\
              [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n",
             up.base_url
         ),
@@ -63,6 +64,16 @@ async fn the_official_openai_python_package_works_against_the_gateway() {
         &[("UPSTREAM_KEY", "sk-up")],
     )
     .await;
+    // Discovery runs at start: the upstream's own name for its model is offered too.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, body) = server.get_with_key("/v1/models", Some(&key)).await;
+        if body.contains(r#""upstream-llama""#) {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "never discovered: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/openai_check.py");
     let result = tokio::process::Command::new(&python)
         .arg(&script)

@@ -34,7 +34,15 @@ pub async fn gateway_with(
     upstreams: &[&MockUpstream],
     idle_timeout: Duration,
 ) -> (TestApp, String) {
-    let app = TestApp::new(Backend::Sqlite).await;
+    gateway_in(TestApp::new(Backend::Sqlite).await, upstreams, idle_timeout).await
+}
+
+/// [`gateway_with`] on an app built by the caller.
+pub async fn gateway_in(
+    app: TestApp,
+    upstreams: &[&MockUpstream],
+    idle_timeout: Duration,
+) -> (TestApp, String) {
     let specs: Vec<UpstreamSpec> = upstreams
         .iter()
         .enumerate()
@@ -252,7 +260,7 @@ async fn bad_requests_and_unreachable_upstreams_get_openai_errors() {
     let (app, key) = gateway(&[&up]).await;
     let big = format!(
         r#"{{"model":"llama","pad":"{}"}}"#,
-        "x".repeat(server::v1::BODY_LIMIT)
+        "x".repeat(app::server::services::DEFAULT_V1_BODY_LIMIT)
     );
     let cases = [
         (
@@ -449,4 +457,25 @@ async fn an_upstream_that_never_answers_gets_504_and_a_cool_down() {
         "{health:?}"
     );
     assert!(health["up1"].successes >= 1, "{health:?}");
+}
+
+#[tokio::test]
+async fn the_body_limit_is_the_deployments_choice() {
+    let up = MockUpstream::start("alpha").await;
+    let settings = app::server::GatewaySettings {
+        v1_body_limit: 1024,
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(
+        app::server::testing::TestDb::new(Backend::Sqlite).await,
+        settings,
+    )
+    .await;
+    let (app, key) = gateway_in(app, &[&up], Duration::from_secs(5)).await;
+    let body = |pad: usize| json!({ "model": "llama", "pad": "x".repeat(pad) }).to_string();
+    let (status, text) = post(&app, "/v1/chat/completions", &key, body(900)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, text) = post(&app, "/v1/chat/completions", &key, body(2000)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    assert_eq!(up.received().len(), 1, "the large body never left");
 }

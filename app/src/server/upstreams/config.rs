@@ -96,6 +96,9 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
     Ok(())
 }
 
+/// An existing row's name, id and source.
+type Owned = (String, String, String);
+
 /// Makes the configuration-owned upstreams and models those declared, in one transaction:
 /// rows are matched by name and updated in place, so their ids (and the targets administrators
 /// pointed at a file's upstream) survive a restart; file rows no longer declared are removed.
@@ -111,16 +114,14 @@ pub async fn apply(
     let now = Utc::now();
     const EXISTING_UPSTREAMS: &str = "select name, upstream_id, source from upstream";
     const EXISTING_MODELS: &str = "select name, model_id, source from model";
-    let (existing_upstreams, existing_models): (
-        Vec<(String, String, String)>,
-        Vec<(String, String, String)>,
-    ) = on_pool!(db, |pool| async {
-        let u = sqlx::query_as(EXISTING_UPSTREAMS).fetch_all(pool).await?;
-        let m = sqlx::query_as(EXISTING_MODELS).fetch_all(pool).await?;
-        Ok::<_, sqlx::Error>((u, m))
-    }
-    .await)?;
-    let id_for = |existing: &[(String, String, String)], kind: &str, name: &str| match existing
+    let (existing_upstreams, existing_models): (Vec<Owned>, Vec<Owned>) =
+        on_pool!(db, |pool| async {
+            let u = sqlx::query_as(EXISTING_UPSTREAMS).fetch_all(pool).await?;
+            let m = sqlx::query_as(EXISTING_MODELS).fetch_all(pool).await?;
+            Ok::<_, sqlx::Error>((u, m))
+        }
+        .await)?;
+    let id_for = |existing: &[Owned], kind: &str, name: &str| match existing
         .iter()
         .find(|(n, _, _)| n == name)
     {
