@@ -143,7 +143,9 @@ pub async fn delete(db: &Db, upstream_id: &str) -> Result<bool, CoreError> {
 }
 
 /// Records a successful discovery; the model rows are rewritten only when the list changed,
-/// so an unchanged list costs no routing reload anywhere. Returns whether it changed.
+/// so an unchanged list costs no routing reload anywhere. Returns whether it changed. Two
+/// refreshes of one upstream may overlap (an administrator's and the periodic one): inserts
+/// tolerate each other.
 pub async fn set_discovered(
     db: &Db,
     upstream_id: &str,
@@ -152,8 +154,8 @@ pub async fn set_discovered(
 ) -> Result<bool, CoreError> {
     const CURRENT: &str = "select name from discovered_model where upstream_id = $1";
     const REMOVE: &str = "delete from discovered_model where upstream_id = $1 and name = $2";
-    const INSERT: &str =
-        "insert into discovered_model (upstream_id, name, created_at) values ($1, $2, $3)";
+    const INSERT: &str = "insert into discovered_model (upstream_id, name, created_at) values ($1, $2, $3) \
+        on conflict (upstream_id, name) do nothing";
     const MARK: &str = "update upstream set discovered_at = $2, discovery_error = null \
         where upstream_id = $1";
     let mut wanted: Vec<&str> = names.iter().map(String::as_str).collect();

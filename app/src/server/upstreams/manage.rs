@@ -38,7 +38,7 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<Upstream
         .collect()
 }
 
-pub async fn get(services: &Services, upstream_id: &str) -> Result<UpstreamInfo, CoreError> {
+async fn get(services: &Services, upstream_id: &str) -> Result<UpstreamInfo, CoreError> {
     let row = find(services, upstream_id).await?;
     let names = db::upstreams::discovered_names(&services.db)
         .await?

@@ -116,7 +116,15 @@ impl Registry {
             );
             let upstream = match old.upstreams.get(&row.upstream_id) {
                 Some((f, u)) if *f == fingerprint => u.clone(),
-                _ => Arc::new(Upstream::from_row(row, keyring)?),
+                // One broken upstream (say, a credential sealed under a key since removed)
+                // must not take routing down for every other.
+                _ => match Upstream::from_row(row, keyring) {
+                    Ok(u) => Arc::new(u),
+                    Err(e) => {
+                        tracing::error!(upstream = %row.name, error = %e, "cannot use this upstream; leaving it out of routing");
+                        continue;
+                    }
+                },
             };
             upstreams.insert(row.upstream_id.clone(), (fingerprint, upstream));
         }
