@@ -1,10 +1,12 @@
 //! Portcullis web app: the HTML shell, the routes and the pieces shared by the server and the
 //! WASM client. Server-only code lives in [`server`], compiled only with the `ssr` feature.
 
+pub mod client;
 pub mod components;
 pub mod error;
 pub mod pages;
 pub mod server_fns;
+pub mod session;
 pub mod types;
 
 #[cfg(feature = "ssr")]
@@ -44,12 +46,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    session::Session::provide();
     view! {
         <Title text="Portcullis" />
         <Router>
             <components::Layout>
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::Home />
+                    <Route path=StaticSegment("") view=pages::Overview />
+                    <Route path=StaticSegment("login") view=pages::Login />
+                    <Route path=StaticSegment("change-password") view=pages::ChangePassword />
+                    <Route path=StaticSegment("account") view=pages::Account />
+                    <Route path=StaticSegment("keys") view=pages::Keys />
                 </Routes>
             </components::Layout>
         </Router>

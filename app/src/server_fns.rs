@@ -8,6 +8,7 @@ pub mod keys;
 pub mod models;
 mod status;
 pub mod upstreams;
+pub mod usage;
 pub mod users;
 
 pub use status::*;

@@ -5,6 +5,7 @@ mod auth;
 mod key;
 mod status;
 mod upstream;
+mod usage;
 mod user;
 
 pub use audit::*;
@@ -12,4 +13,5 @@ pub use auth::*;
 pub use key::*;
 pub use status::*;
 pub use upstream::*;
+pub use usage::*;
 pub use user::*;

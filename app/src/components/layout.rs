@@ -1,15 +1,63 @@
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-/// The frame around every page: header, main area, footer.
+use crate::{
+    client::{sign_out_locally, tokens},
+    server_fns::auth::logout,
+    session::{Status, use_session},
+    types::Role,
+};
+
+/// The frame around every page: header with the navigation the caller may use, main area,
+/// footer.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let session = use_session();
+    // Effects run only in the browser: tests wait for this before they click.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            // Revoke on the server first; the tab forgets its tokens whatever the answer.
+            if let Some(t) = tokens::load() {
+                let _ = logout(t.refresh).await;
+            }
+            session.notice.set(Some("You have signed out.".to_owned()));
+            sign_out_locally();
+        });
+    };
+    let nav = move || match session.status.get() {
+        Status::SignedIn(me) => {
+            let admin = me.user.role == Role::Admin;
+            let username = me.user.username.clone();
+            view! {
+                <nav class="nav" aria-label="Main">
+                    <A href="/" exact=true>"Overview"</A>
+                    <A href="/keys">"API keys"</A>
+                    <A href="/usage">"Usage"</A>
+                    <A href="/playground">"Playground"</A>
+                    {admin.then(|| view! {
+                        <A href="/users">"Users"</A>
+                        <A href="/models">"Models"</A>
+                        <A href="/audit">"Audit log"</A>
+                    })}
+                </nav>
+                <div class="user-menu">
+                    <A href="/account">{username}</A>
+                    <button type="button" class="button subtle" on:click=sign_out>"Sign out"</button>
+                </div>
+            }
+            .into_any()
+        }
+        _ => ().into_any(),
+    };
     view! {
+        <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
-            <a class="brand" href="/">
-                "Portcullis"
-            </a>
+            <a class="brand" href="/">"Portcullis"</a>
+            {nav}
         </header>
-        <main class="content">{children()}</main>
+        <main class="content" id="main" data-hydrated=move || hydrated.get().to_string()>{children()}</main>
         <footer class="footer">"Portcullis " {env!("CARGO_PKG_VERSION")}</footer>
     }
 }

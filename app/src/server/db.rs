@@ -11,6 +11,7 @@ pub mod routing;
 pub mod sessions;
 pub mod upstreams;
 pub mod usage;
+pub mod usage_report;
 pub mod users;
 
 use std::{fmt, str::FromStr, time::Duration};

@@ -2,6 +2,7 @@
 //! background task, so no request waits for the database. Rollups per hour and per day are
 //! updated in the same transaction as the events they sum.
 
+pub mod report;
 pub mod writer;
 
 pub use writer::{UsageRecorder, UsageWriter};

@@ -323,6 +323,23 @@ pub async fn set_permissions(
     Ok(crate::types::UserPermissions { models, ..p })
 }
 
+/// A user's model permissions, for an administrator.
+pub async fn permissions(
+    services: &Services,
+    _admin: Admin<'_>,
+    user_id: &str,
+) -> Result<crate::types::UserPermissions, CoreError> {
+    let user = db::users::find_by_id(&services.db, user_id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    Ok(crate::types::UserPermissions {
+        models: db::users::models(&services.db, user_id).await?,
+        user_id: user.user_id,
+        all_models: user.all_models,
+        may_create_keys: user.may_create_keys,
+    })
+}
+
 fn last_admin() -> CoreError {
     CoreError::Refused("that would leave no enabled administrator".into())
 }

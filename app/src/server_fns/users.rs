@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod list;
+mod permissions;
 mod reset_password;
 mod set_permissions;
 mod update;
@@ -10,6 +11,7 @@ mod update;
 pub use create::*;
 pub use delete::*;
 pub use list::*;
+pub use permissions::*;
 pub use reset_password::*;
 pub use set_permissions::*;
 pub use update::*;

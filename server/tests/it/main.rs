@@ -18,5 +18,6 @@ mod routing;
 mod serve;
 mod sessions;
 mod usage;
+mod usage_report;
 
 pub(crate) use app::on_both_backends;

@@ -6,7 +6,7 @@ use crate::{AppError, types::AuditPage};
 
 /// `POST /api/audit/list` `{action?, actor_user_id?, target_id?, since?, until?, limit?,
 /// offset?}`: entries newest first, and how many match.
-#[server(prefix = "/api", endpoint = "audit/list", input = Json)]
+#[server(prefix = "/api", endpoint = "audit/list", input = Json, client = crate::client::Gateway)]
 pub async fn list_audit(
     action: Option<String>,
     actor_user_id: Option<String>,

@@ -5,7 +5,7 @@ use crate::{AppError, types::Session};
 
 /// `POST /api/auth/change_password` `{current_password, new_password}`: every other session
 /// ends; the answer is a fresh session for the caller.
-#[server(prefix = "/api", endpoint = "auth/change_password", input = Json)]
+#[server(prefix = "/api", endpoint = "auth/change_password", input = Json, client = crate::client::Gateway)]
 pub async fn change_password(
     current_password: String,
     new_password: String,

@@ -4,7 +4,7 @@ use leptos::server_fn::codec::Json;
 use crate::{AppError, types::Session};
 
 /// `POST /api/auth/login` `{username, password}`: a new session.
-#[server(prefix = "/api", endpoint = "auth/login", input = Json)]
+#[server(prefix = "/api", endpoint = "auth/login", input = Json, client = crate::client::Gateway)]
 pub async fn login(username: String, password: String) -> Result<Session, AppError> {
     use crate::server::{api, auth::session};
     api::run(|call| async move {

@@ -4,7 +4,7 @@ use leptos::server_fn::codec::Json;
 use crate::AppError;
 
 /// `POST /api/auth/logout_all`: ends every session of the caller, everywhere.
-#[server(prefix = "/api", endpoint = "auth/logout_all", input = Json)]
+#[server(prefix = "/api", endpoint = "auth/logout_all", input = Json, client = crate::client::Gateway)]
 pub async fn logout_all() -> Result<(), AppError> {
     use crate::server::{api, auth::session};
     api::run(|call| async move {

@@ -6,7 +6,7 @@ use crate::{AppError, types::KeyWithSecret};
 
 /// `POST /api/keys/create` `{name, user_id?, models?, expires_at?, allowed_cidrs?}`: the key and
 /// its secret, shown in full only now (and on reveal, where allowed).
-#[server(prefix = "/api", endpoint = "keys/create", input = Json)]
+#[server(prefix = "/api", endpoint = "keys/create", input = Json, client = crate::client::Gateway)]
 pub async fn create_key(
     name: String,
     user_id: Option<String>,

@@ -5,7 +5,7 @@ use crate::{AppError, types::KeyInfo};
 
 /// `POST /api/keys/list` `{user_id?}`: the caller's keys; administrators see everyone's, or one
 /// user's with `user_id`.
-#[server(prefix = "/api", endpoint = "keys/list", input = Json)]
+#[server(prefix = "/api", endpoint = "keys/list", input = Json, client = crate::client::Gateway)]
 pub async fn list_keys(user_id: Option<String>) -> Result<Vec<KeyInfo>, AppError> {
     use crate::server::{api, keys::manage};
     api::run(|call| async move {

@@ -5,7 +5,7 @@ use crate::{AppError, types::KeyWithSecret};
 
 /// `POST /api/keys/rotate` `{api_key_id, grace_seconds?}`: a new secret for the same key; the old
 /// one keeps working for `grace_seconds` (default 0, at most 7 days).
-#[server(prefix = "/api", endpoint = "keys/rotate", input = Json)]
+#[server(prefix = "/api", endpoint = "keys/rotate", input = Json, client = crate::client::Gateway)]
 pub async fn rotate_key(
     api_key_id: String,
     grace_seconds: Option<i64>,

@@ -9,7 +9,7 @@ use crate::{
 /// `POST /api/keys/update` `{api_key_id, name?, enabled?, expires_at?, allowed_cidrs?, models?}`:
 /// absent fields stay; `expires_at` is an RFC 3339 time or `"never"`; an empty list of models
 /// means every model the owner may use, an empty list of ranges any address.
-#[server(prefix = "/api", endpoint = "keys/update", input = Json)]
+#[server(prefix = "/api", endpoint = "keys/update", input = Json, client = crate::client::Gateway)]
 pub async fn update_key(
     api_key_id: String,
     name: Option<String>,

@@ -8,7 +8,7 @@ use crate::{
 
 /// `POST /api/models/create` `{name, enabled?, targets: [{upstream_id, upstream_model?,
 /// weight?, enabled?}]}`.
-#[server(prefix = "/api", endpoint = "models/create", input = Json)]
+#[server(prefix = "/api", endpoint = "models/create", input = Json, client = crate::client::Gateway)]
 pub async fn create_model(#[server(flatten)] model: NewModel) -> Result<ModelInfo, AppError> {
     use crate::server::{api, models};
     api::run(|call| async move {

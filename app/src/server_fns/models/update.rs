@@ -8,7 +8,7 @@ use crate::{
 
 /// `POST /api/models/update` `{model_id, name?, enabled?, targets?}`: absent fields stay as
 /// they are; `targets` replaces them all (a target that stays keeps its health record).
-#[server(prefix = "/api", endpoint = "models/update", input = Json)]
+#[server(prefix = "/api", endpoint = "models/update", input = Json, client = crate::client::Gateway)]
 pub async fn update_model(
     model_id: String,
     #[server(flatten)] changes: ModelChanges,

@@ -8,7 +8,7 @@ use crate::{
 
 /// `POST /api/upstreams/create` `{name, base_url, credential?, headers?, connect_timeout_ms?,
 /// idle_timeout_ms?, discover_models?, enabled?}`.
-#[server(prefix = "/api", endpoint = "upstreams/create", input = Json)]
+#[server(prefix = "/api", endpoint = "upstreams/create", input = Json, client = crate::client::Gateway)]
 pub async fn create_upstream(
     #[server(flatten)] upstream: NewUpstream,
 ) -> Result<UpstreamInfo, AppError> {

@@ -5,7 +5,7 @@ use crate::{AppError, types::UpstreamInfo};
 
 /// `POST /api/upstreams/discover` `{upstream_id}`: refreshes the upstream's discovered models
 /// now instead of at the next periodic refresh.
-#[server(prefix = "/api", endpoint = "upstreams/discover", input = Json)]
+#[server(prefix = "/api", endpoint = "upstreams/discover", input = Json, client = crate::client::Gateway)]
 pub async fn discover_models(upstream_id: String) -> Result<UpstreamInfo, AppError> {
     use crate::server::{api, upstreams::manage};
     api::run(|call| async move {

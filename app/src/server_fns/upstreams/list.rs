@@ -4,7 +4,7 @@ use leptos::server_fn::codec::Json;
 use crate::{AppError, types::UpstreamInfo};
 
 /// `POST /api/upstreams/list` `{}`: every upstream, with what discovery last found.
-#[server(prefix = "/api", endpoint = "upstreams/list", input = Json)]
+#[server(prefix = "/api", endpoint = "upstreams/list", input = Json, client = crate::client::Gateway)]
 pub async fn list_upstreams() -> Result<Vec<UpstreamInfo>, AppError> {
     use crate::server::{api, upstreams::manage};
     api::run(|call| async move {

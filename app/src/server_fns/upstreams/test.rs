@@ -9,7 +9,7 @@ use crate::{
 /// `POST /api/upstreams/test` `{upstream_id}` for a saved upstream, or `{draft: {name,
 /// base_url, credential?, headers?, connect_timeout_ms?}}` for settings not saved yet: lists
 /// the upstream's models and says how long it took, or what went wrong.
-#[server(prefix = "/api", endpoint = "upstreams/test", input = Json)]
+#[server(prefix = "/api", endpoint = "upstreams/test", input = Json, client = crate::client::Gateway)]
 pub async fn test_upstream(
     upstream_id: Option<String>,
     draft: Option<NewUpstream>,

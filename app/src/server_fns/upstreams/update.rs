@@ -9,7 +9,7 @@ use crate::{
 /// `POST /api/upstreams/update` `{upstream_id, name?, base_url?, credential?: {"set": "…"} |
 /// "remove", headers?, connect_timeout_ms?, idle_timeout_ms?, discover_models?, enabled?}`:
 /// absent fields stay as they are; `headers` replaces them all.
-#[server(prefix = "/api", endpoint = "upstreams/update", input = Json)]
+#[server(prefix = "/api", endpoint = "upstreams/update", input = Json, client = crate::client::Gateway)]
 pub async fn update_upstream(
     upstream_id: String,
     #[server(flatten)] changes: UpstreamChanges,

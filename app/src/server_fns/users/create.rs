@@ -8,7 +8,7 @@ use crate::{
 
 /// `POST /api/users/create` `{username, email?, role?, password?}`: the new user, and the
 /// generated one-time password when none was given.
-#[server(prefix = "/api", endpoint = "users/create", input = Json)]
+#[server(prefix = "/api", endpoint = "users/create", input = Json, client = crate::client::Gateway)]
 pub async fn create_user(
     username: String,
     email: Option<String>,

@@ -4,7 +4,7 @@ use leptos::server_fn::codec::Json;
 use crate::{AppError, types::UserPage};
 
 /// `POST /api/users/list` `{search?, limit?, offset?}`: users by username, and the total.
-#[server(prefix = "/api", endpoint = "users/list", input = Json)]
+#[server(prefix = "/api", endpoint = "users/list", input = Json, client = crate::client::Gateway)]
 pub async fn list_users(
     search: Option<String>,
     limit: Option<i64>,

@@ -5,7 +5,7 @@ use crate::{AppError, types::OneTimePassword};
 
 /// `POST /api/users/reset_password` `{user_id}`: a generated one-time password, shown once;
 /// the user must change it at next sign-in, and every session of theirs ends.
-#[server(prefix = "/api", endpoint = "users/reset_password", input = Json)]
+#[server(prefix = "/api", endpoint = "users/reset_password", input = Json, client = crate::client::Gateway)]
 pub async fn reset_user_password(user_id: String) -> Result<OneTimePassword, AppError> {
     use crate::server::{api, users};
     use secrecy::ExposeSecret;

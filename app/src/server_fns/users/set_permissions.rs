@@ -6,7 +6,7 @@ use crate::{AppError, types::UserPermissions};
 /// `POST /api/users/set_permissions` `{user_id, all_models, models, may_create_keys}`: which
 /// models the user may use (all, or the list) and whether they may create keys. Their keys
 /// narrow with them at once.
-#[server(prefix = "/api", endpoint = "users/set_permissions", input = Json)]
+#[server(prefix = "/api", endpoint = "users/set_permissions", input = Json, client = crate::client::Gateway)]
 pub async fn set_user_permissions(
     user_id: String,
     all_models: bool,

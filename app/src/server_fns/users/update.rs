@@ -8,7 +8,7 @@ use crate::{
 
 /// `POST /api/users/update` `{user_id, role?, enabled?, email?}`: absent fields stay as they
 /// are; an empty email removes it. Disabling ends the user's sessions at once.
-#[server(prefix = "/api", endpoint = "users/update", input = Json)]
+#[server(prefix = "/api", endpoint = "users/update", input = Json, client = crate::client::Gateway)]
 pub async fn update_user(
     user_id: String,
     role: Option<Role>,
