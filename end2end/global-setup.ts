@@ -1,21 +1,34 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { startMockUpstream } from './mock-upstream';
+
 const root = path.resolve(__dirname, '..');
 
-/// Starts `portcullis serve` on a free loopback port with an empty data directory, waits until
-/// it listens, and returns the teardown that stops it (SIGTERM, as an orchestrator would).
+/// Starts a mock upstream and `portcullis serve` on free loopback ports, with an empty data
+/// directory and a configuration that routes the models `llama` and `mistral` to the mock;
+/// waits until the gateway listens, and returns the teardown that stops both (the gateway by
+/// SIGTERM, as an orchestrator would). Access tokens live 5 s, so every test crosses an expiry
+/// and exercises the client's transparent rotation.
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const binary = process.env.PORTCULLIS_BIN ?? path.join(root, 'target/debug/portcullis');
   if (!existsSync(binary)) {
     throw new Error(`${binary} does not exist: run scripts/build-site.sh first`);
   }
+  const upstream = await startMockUpstream();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'portcullis-e2e-'));
+  const config = path.join(dataDir, 'portcullis.toml');
+  writeFileSync(config, [
+    '[[upstreams]]', 'name = "mock"', `base_url = "${upstream.url}"`, '',
+    '[[models]]', 'name = "llama"', 'targets = [{ upstream = "mock" }]', '',
+    '[[models]]', 'name = "mistral"', 'targets = [{ upstream = "mock" }]', '',
+  ].join('\n'));
   const server = spawn(
     binary,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--leptos-config', 'Leptos.toml'],
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--config', config,
+      '--leptos-config', 'Leptos.toml', '--access-token-ttl', '5s'],
     { cwd: root, env: { ...process.env, PORTCULLIS_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -40,6 +53,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const exited = new Promise((r) => server.once('exit', r));
     server.kill('SIGTERM');
     await exited;
+    await upstream.close();
     rmSync(dataDir, { recursive: true, force: true });
   };
 }

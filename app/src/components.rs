@@ -3,10 +3,12 @@
 mod chart;
 mod confirm;
 mod copy;
+pub mod download;
 mod feedback;
 pub mod format;
 mod guard;
 mod layout;
+pub mod range;
 
 pub use chart::BarChart;
 pub use confirm::ConfirmButton;

@@ -1,6 +1,9 @@
 //! Portcullis web app: the HTML shell, the routes and the pieces shared by the server and the
 //! WASM client. Server-only code lives in [`server`], compiled only with the `ssr` feature.
 
+// Leptos' view types nest deeply in table rows with conditional cells.
+#![recursion_limit = "256"]
+
 pub mod client;
 pub mod components;
 pub mod error;
@@ -23,6 +26,8 @@ pub use error::AppError;
 
 /// The document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
@@ -43,6 +48,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A strict policy for every page: scripts only from this origin and the inline hydration
+/// script carrying this response's nonce; no inline styles, no other origins, no framing.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    use leptos::nonce::use_nonce;
+    let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -57,6 +82,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("change-password") view=pages::ChangePassword />
                     <Route path=StaticSegment("account") view=pages::Account />
                     <Route path=StaticSegment("keys") view=pages::Keys />
+                    <Route path=StaticSegment("users") view=pages::Users />
+                    <Route path=StaticSegment("models") view=pages::Models />
+                    <Route path=StaticSegment("usage") view=pages::Usage />
+                    <Route path=StaticSegment("audit") view=pages::Audit />
+                    <Route path=StaticSegment("playground") view=pages::Playground />
                 </Routes>
             </components::Layout>
         </Router>

@@ -1,20 +1,20 @@
 import { test, expect } from './fixtures/gateway';
+import { hydrated } from './fixtures/pages';
 
-test('the start page loads, hydrates and a server function answers', async ({ page }, testInfo) => {
+test('a signed-out visitor lands on the sign-in page, hydrated, under a strict CSP', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
   const response = await page.goto('/');
   expect(response?.status()).toBe(200);
-  await expect(page.getByRole('heading', { name: 'Portcullis' })).toBeVisible();
-  // Effects run only in the browser: this turns true once the WASM client has hydrated.
-  await expect(page.locator('#status')).toHaveAttribute('data-hydrated', 'true');
-
-  await page.getByRole('button', { name: 'Check gateway status' }).click();
-  await expect(page.locator('#status-result')).toHaveText(/^Portcullis \d+\.\d+\.\d+ is ready\.$/);
+  const csp = response?.headers()['content-security-policy'] ?? '';
+  expect(csp).toContain("script-src 'self' 'nonce-");
+  expect(csp).toContain("frame-ancestors 'none'");
+  await hydrated(page);
+  await expect(page).toHaveURL(/\/login\?next=%2F$/);
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   expect(errors).toEqual([]);
-
-  await page.screenshot({ path: testInfo.outputPath('home.png'), fullPage: true });
 });
 
 test('an unknown address answers 404 with a page that explains it', async ({ page }) => {

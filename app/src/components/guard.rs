@@ -17,10 +17,22 @@ pub fn Protected(#[prop(optional)] admin: bool, children: ChildrenFn) -> impl In
     let session = use_session();
     let location = use_location();
     let navigate = use_navigate();
+    // Follows the session only: where the person is is read, not tracked, so navigating away
+    // does not run this again.
     Effect::new(move |_| {
-        let here = format!("{}{}", location.pathname.get(), location.search.get());
-        match session.status.get() {
+        let status = session.status.get();
+        let path = location.pathname.get_untracked();
+        if path == "/login" || path == "/change-password" {
+            return;
+        }
+        match status {
             Status::SignedOut => {
+                let search = location.search.get_untracked();
+                let here = if search.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{search}")
+                };
                 let next = percent_encoding::utf8_percent_encode(
                     &here,
                     percent_encoding::NON_ALPHANUMERIC,

@@ -4,8 +4,10 @@ use leptos_router::components::A;
 use crate::{
     client::call,
     components::{Loading, Protected, format::count},
-    server_fns::{keys::list_keys, models::available_models},
+    pages::usage::SummaryView,
+    server_fns::{keys::list_keys, models::available_models, usage::get_usage_summary},
     session::use_session,
+    types::UsageFilter,
 };
 
 /// The start page: the caller's keys and models at a glance.
@@ -26,6 +28,14 @@ fn OverviewBody() -> impl IntoView {
         call(|| list_keys(me().map(|m| m.user.user_id))).await
     });
     let models = LocalResource::new(|| async { call(available_models).await });
+    // The caller's own usage, administrators included.
+    let usage = LocalResource::new(move || async move {
+        let filter = UsageFilter {
+            user_id: me().map(|m| m.user.user_id),
+            ..UsageFilter::default()
+        };
+        call(|| get_usage_summary(filter.clone())).await
+    });
     view! {
         <section class="card">
             <h1>{move || me().map(|m| format!("Welcome, {}", m.user.username))}</h1>
@@ -45,7 +55,14 @@ fn OverviewBody() -> impl IntoView {
                     <A href="/playground">"Try one"</A>
                 </div>
             </div>
-            {move || models.get().is_none().then(|| view! { <Loading /> })}
+        </section>
+        <section class="card">
+            <h2>"Your usage, last 7 days"</h2>
+            {move || match usage.get() {
+                None => view! { <Loading /> }.into_any(),
+                Some(Ok(s)) => view! { <SummaryView s /> }.into_any(),
+                Some(Err(e)) => view! { <p class="notice error" role="alert">{crate::components::describe(&e)}</p> }.into_any(),
+            }}
         </section>
     }
 }

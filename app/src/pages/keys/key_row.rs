@@ -53,9 +53,6 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
                 }
                 Err(e) => outcome.set(Some(Outcome::Failed(e))),
             }
-            if what == "rotate" {
-                refresh.run(());
-            }
         });
     };
 

@@ -1,0 +1,128 @@
+use std::collections::BTreeMap;
+
+use leptos::{ev::SubmitEvent, prelude::*};
+
+use crate::{
+    AppError,
+    client::call,
+    components::{ErrorNotice, SuccessNotice},
+    server_fns::upstreams::{create_upstream, test_upstream},
+    types::NewUpstream,
+};
+
+/// `Name: value` lines, one header each.
+fn parse_headers(text: &str) -> Result<BTreeMap<String, String>, AppError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| AppError::invalid("headers", format!("`{l}` is not `Name: value`")))
+        })
+        .collect()
+}
+
+/// Adds an upstream; its credential can be set here and never read back.
+#[component]
+pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let base_url = RwSignal::new(String::new());
+    let credential = RwSignal::new(String::new());
+    let headers = RwSignal::new(String::new());
+    let discover = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let message = RwSignal::new(None::<String>);
+
+    let draft = move || -> Result<NewUpstream, AppError> {
+        Ok(NewUpstream {
+            name: name.get_untracked().trim().to_owned(),
+            base_url: base_url.get_untracked().trim().to_owned(),
+            credential: Some(credential.get_untracked()).filter(|c| !c.trim().is_empty()),
+            headers: parse_headers(&headers.get_untracked())?,
+            connect_timeout_ms: None,
+            idle_timeout_ms: None,
+            discover_models: discover.get_untracked(),
+            enabled: Some(true),
+        })
+    };
+    let save = Action::new_local(move |_: &()| {
+        let d = draft();
+        async move {
+            let d = d?;
+            call(|| create_upstream(d.clone())).await
+        }
+    });
+    let test = Action::new_local(move |_: &()| {
+        let d = draft();
+        async move {
+            let d = d?;
+            call(|| test_upstream(None, Some(d.clone()))).await
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(u)) => {
+            error.set(None);
+            message.set(Some(format!(
+                "`{}` was added. Map a model onto it above.",
+                u.name
+            )));
+            for s in [name, base_url, credential, headers] {
+                s.set(String::new());
+            }
+            refresh.run(());
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match test.value().get() {
+        Some(Ok(t)) if t.ok => {
+            error.set(None);
+            message.set(Some(format!(
+                "Connected in {} ms; it lists: {}",
+                t.latency_ms,
+                t.models.join(", ")
+            )));
+        }
+        Some(Ok(t)) => {
+            message.set(None);
+            error.set(Some(AppError::Refused(format!(
+                "The test failed: {}",
+                t.error.unwrap_or_default()
+            ))));
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        message.set(None);
+        save.dispatch(());
+    };
+    view! {
+        <section class="card">
+            <h2>"Add an upstream"</h2>
+            <ErrorNotice error=error />
+            <SuccessNotice message=message />
+            <form on:submit=on_submit class="grid-form">
+                <label for="upstream-name">"Name"</label>
+                <input id="upstream-name" required placeholder="e.g. local-vllm" bind:value=name />
+                <label for="upstream-url">"Base URL"</label>
+                <input id="upstream-url" required type="url" placeholder="http://127.0.0.1:8000/v1" bind:value=base_url />
+                <label for="upstream-credential">"API key (optional)"</label>
+                <input id="upstream-credential" type="password" autocomplete="new-password" bind:value=credential />
+                <p class="hint">"Stored encrypted and never shown again; sent upstream as a bearer token."</p>
+                <label for="upstream-headers">"Extra headers (optional)"</label>
+                <textarea id="upstream-headers" rows="2" placeholder="OpenAI-Organization: org-…" bind:value=headers></textarea>
+                <label class="check"><input type="checkbox" bind:checked=discover />"Offer every model it lists"</label>
+                <div class="actions">
+                    <button type="button" class="button" disabled=move || test.pending().get()
+                        on:click=move |_| { message.set(None); test.dispatch(()); }>
+                        {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                    </button>
+                    <button type="submit" class="button primary" disabled=move || save.pending().get()>"Add upstream"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
