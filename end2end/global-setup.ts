@@ -47,6 +47,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const admin = /One-time password: (\S+)/.exec(stdout);
   process.env.PORTCULLIS_E2E_BASE_URL = baseUrl;
+  process.env.PORTCULLIS_E2E_UPSTREAM_URL = upstream.url;
   process.env.PORTCULLIS_E2E_ADMIN_PASSWORD = admin ? admin[1] : '';
 
   return async () => {

@@ -54,6 +54,22 @@ test('an administrator creates a user limited to one model, and a key of their o
   await page.locator('tr[data-upstream="mock"]').getByRole('button', { name: 'Test connection' }).click();
   await expect(page.getByText(/Connected in \d+ ms; it lists 2 model\(s\): llama, mistral/)).toBeVisible();
   await expect(page.locator('tr[data-model="llama"]')).toContainText('mock');
+
+  // An upstream added here: tested before saving, its credential written once and never shown.
+  await page.getByLabel('Name', { exact: true }).fill('spare');
+  await page.getByLabel('Base URL').fill(process.env.PORTCULLIS_E2E_UPSTREAM_URL ?? '');
+  await page.getByLabel('API key (optional)').fill('sk-spare-secret');
+  await page.getByRole('button', { name: 'Test connection' }).last().click();
+  await expect(page.getByText(/Connected in \d+ ms; it lists: llama, mistral/)).toBeVisible();
+  await page.getByRole('button', { name: 'Add upstream' }).click();
+  await expect(page.getByText('`spare` was added.')).toBeVisible();
+  const spare = page.locator('tr[data-upstream="spare"]');
+  await expect(spare).toContainText('Set (hidden)');
+  expect(await page.content()).not.toContain('sk-spare-secret');
+  await spare.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Remove the stored API key').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('tr[data-upstream="spare"]')).toContainText('None');
   await shot(page, info.outputPath('models.png'));
 
   await page.getByRole('link', { name: 'Audit log' }).click();

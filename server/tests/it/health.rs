@@ -55,8 +55,34 @@ async fn pages_are_server_rendered_with_security_headers() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "no-referrer");
+    // The policy's nonce is the one on the inline hydration script, and differs per response.
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
     let html = body_text(res).await;
-    assert!(html.contains("<h1>Portcullis</h1>"), "{html}");
+    assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "{html}");
+    // The server renders no user data: pages load it after hydration.
+    assert!(html.contains("Loading…"), "{html}");
+    let again = app.get("/").await;
+    assert!(
+        !again.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(&nonce)
+    );
+    assert!(
+        body_text(app.get("/login").await)
+            .await
+            .contains("<h1>Sign in</h1>")
+    );
     assert!(
         html.contains("/pkg/portcullis.js"),
         "hydration script is referenced"

@@ -6,8 +6,8 @@ use crate::{
     AppError,
     client::call,
     components::{ErrorNotice, SuccessNotice},
-    server_fns::upstreams::{create_upstream, test_upstream},
-    types::NewUpstream,
+    server_fns::upstreams::{create_upstream, test_upstream, update_upstream},
+    types::{CredentialChange, NewUpstream, UpstreamChanges, UpstreamInfo},
 };
 
 /// `Name: value` lines, one header each.
@@ -124,5 +124,83 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
                 </div>
             </form>
         </section>
+    }
+}
+
+/// Changes a saved upstream. The credential is write-only: empty keeps the stored one.
+#[component]
+pub fn UpstreamEdit(
+    upstream: UpstreamInfo,
+    refresh: Callback<()>,
+    close: Callback<()>,
+) -> impl IntoView {
+    let id = upstream.upstream_id.clone();
+    let base_url = RwSignal::new(upstream.base_url.clone());
+    let credential = RwSignal::new(String::new());
+    let remove_credential = RwSignal::new(false);
+    let headers = RwSignal::new(String::new());
+    let discover = RwSignal::new(upstream.discover_models);
+    let error = RwSignal::new(None::<AppError>);
+    let save = Action::new_local(move |_: &()| {
+        let id = id.clone();
+        let text = headers.get_untracked();
+        let changes = (|| {
+            Ok::<_, AppError>(UpstreamChanges {
+                base_url: Some(base_url.get_untracked().trim().to_owned()),
+                credential: if remove_credential.get_untracked() {
+                    Some(CredentialChange::Remove)
+                } else {
+                    Some(credential.get_untracked())
+                        .filter(|c| !c.trim().is_empty())
+                        .map(CredentialChange::Set)
+                },
+                headers: if text.trim().is_empty() {
+                    None
+                } else {
+                    Some(parse_headers(&text)?)
+                },
+                discover_models: Some(discover.get_untracked()),
+                ..Default::default()
+            })
+        })();
+        async move {
+            let changes = changes?;
+            call(|| update_upstream(id.clone(), changes.clone())).await
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => {
+            close.run(());
+            refresh.run(());
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let name = upstream.name.clone();
+    view! {
+        <div class="edit-panel" role="group" aria-label=format!("Edit {name}")>
+            <ErrorNotice error=error />
+            <div class="grid-form">
+                <label for="edit-upstream-url">"Base URL"</label>
+                <input id="edit-upstream-url" type="url" bind:value=base_url />
+                <label for="edit-upstream-credential">"New API key"</label>
+                <input id="edit-upstream-credential" type="password" autocomplete="new-password"
+                    placeholder=if upstream.has_credential { "set; leave empty to keep it" } else { "none" }
+                    bind:value=credential />
+                <Show when=move || upstream.has_credential>
+                    <label class="check"><input type="checkbox" bind:checked=remove_credential />"Remove the stored API key"</label>
+                </Show>
+                <label for="edit-upstream-headers">"Replace extra headers"</label>
+                <textarea id="edit-upstream-headers" rows="2"
+                    placeholder=format!("now: {}; leave empty to keep them", if upstream.header_names.is_empty() { "none".to_owned() } else { upstream.header_names.join(", ") })
+                    bind:value=headers></textarea>
+                <label class="check"><input type="checkbox" bind:checked=discover />"Offer every model it lists"</label>
+            </div>
+            <div class="actions">
+                <button type="button" class="button primary" disabled=move || save.pending().get()
+                    on:click=move |_| { save.dispatch(()); }>"Save"</button>
+                <button type="button" class="button subtle" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </div>
     }
 }

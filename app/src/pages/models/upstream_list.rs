@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::upstream_form::UpstreamEdit;
 use crate::{
     AppError,
     client::call,
@@ -34,6 +35,7 @@ pub fn UpstreamList(
     // Upstream id → what its last test found.
     let tests = RwSignal::new(Vec::<(String, ConnectionTest)>::new());
     let busy = RwSignal::new(false);
+    let editing = RwSignal::new(None::<String>);
     let act = move |id: String, what: &'static str| {
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -97,7 +99,9 @@ pub fn UpstreamList(
                                 let discovers = u.discover_models;
                                 let enabled = u.enabled;
                                 let id = u.upstream_id.clone();
-                                let (i1, i2, i3, i4, i5) = (id.clone(), id.clone(), id.clone(), id.clone(), id);
+                                let (i1, i2, i3, i4, i5) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                                let (open, shown) = (id.clone(), id);
+                                let info = u.clone();
                                 view! {
                                     <tr data-upstream=u.name.clone()>
                                         <th scope="row">{u.name.clone()}
@@ -121,6 +125,8 @@ pub fn UpstreamList(
                                                     on:click={ let id = i2.clone(); move |_| act(id.clone(), "discover") }>"Discover now"</button>
                                             </Show>
                                             <Show when=move || editable>
+                                                <button type="button" class="button subtle"
+                                                    on:click={ let id = open.clone(); move |_| editing.set(Some(id.clone())) }>"Edit"</button>
                                                 <button type="button" class="button subtle" disabled=move || busy.get()
                                                     on:click={ let id = i3.clone(); move |_| act(id.clone(), if enabled { "disable" } else { "enable" }) }>
                                                     {if enabled { "Disable" } else { "Enable" }}
@@ -131,6 +137,14 @@ pub fn UpstreamList(
                                             </Show>
                                         </td>
                                     </tr>
+                                    {move || (editing.get().as_deref() == Some(shown.as_str())).then(|| {
+                                        let info = info.clone();
+                                        view! {
+                                            <tr class="row-detail"><td colspan="6">
+                                                <UpstreamEdit upstream=info refresh close=Callback::new(move |()| editing.set(None)) />
+                                            </td></tr>
+                                        }
+                                    })}
                                     {move || tests.get().into_iter().find(|(i, _)| *i == i5).map(|(_, t)| view! {
                                         <tr class="row-detail"><td colspan="6">
                                             <p class=if t.ok { "notice success" } else { "notice error" } role="status">{test_text(&t)}</p>

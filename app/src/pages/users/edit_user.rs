@@ -65,7 +65,7 @@ pub fn EditUser(
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => {
             error.set(None);
-            saved.set(Some(format!("Saved the changes to {}.", username_saved)));
+            saved.set(Some(format!("Saved the changes to {username_saved}.")));
             refresh.run(());
         }
         Some(Err(e)) => error.set(Some(e)),
