@@ -170,6 +170,27 @@ test('sessions renew across an access-token expiry, and signing out revokes the 
   expect(reused.status()).toBe(401);
 });
 
+test('a session that cannot be renewed sends the user to sign in, then back where they were', async ({ page }) => {
+  await signIn(page, 'alice', ALICE_PASSWORD);
+  await expect(page.getByRole('heading', { name: 'Welcome, alice' })).toBeVisible();
+  // As if the session had been ended elsewhere: the refresh token no longer works.
+  await page.evaluate(() => {
+    const t = JSON.parse(sessionStorage.getItem('portcullis.tokens') ?? '{}');
+    t.refresh = 'pcr_spoiled';
+    sessionStorage.setItem('portcullis.tokens', JSON.stringify(t));
+  });
+  await page.waitForTimeout(6_000);
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await expect(page).toHaveURL(/\/login\?next=%2Fkeys$/);
+  await expect(page.getByText('Your session has ended. Please sign in again.')).toBeVisible();
+  expect(await tokens(page)).toBeNull();
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password', { exact: true }).fill(ALICE_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.getByTestId('keys')).toContainText('laptop');
+});
+
 test('the usage page shows the requests just made, and the playground streams an answer', async ({ page }, info) => {
   await signIn(page, 'alice', ALICE_PASSWORD);
   await page.getByRole('link', { name: 'Usage' }).click();
