@@ -70,6 +70,20 @@ test('an administrator creates a user limited to one model, and a key of their o
   await page.getByLabel('Remove the stored API key').check();
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('tr[data-upstream="spare"]')).toContainText('None');
+
+  // A model mapped onto it, then given another weight.
+  await page.getByLabel('Name clients use').fill('spare-llama');
+  await page.getByLabel('Upstream 1', { exact: true }).selectOption({ label: 'spare' });
+  await page.getByLabel('Name upstream 1 knows it by').fill('llama');
+  await page.getByRole('button', { name: 'Add model' }).click();
+  await expect(page.getByText('`spare-llama` is served now.')).toBeVisible();
+  const mapped = page.locator('tr[data-model="spare-llama"]');
+  await expect(mapped).toContainText('spare as llama (weight 1)');
+  await mapped.getByRole('button', { name: 'Edit' }).click();
+  const panel = page.getByRole('group', { name: 'Edit spare-llama' });
+  await panel.getByLabel('Weight 1').fill('3');
+  await panel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('tr[data-model="spare-llama"]')).toContainText('spare as llama (weight 3)');
   await shot(page, info.outputPath('models.png'));
 
   await page.getByRole('link', { name: 'Audit log' }).click();

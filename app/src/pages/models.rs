@@ -3,6 +3,7 @@
 
 mod model_form;
 mod model_list;
+mod target_rows;
 mod upstream_form;
 mod upstream_list;
 
@@ -41,7 +42,7 @@ fn ModelsBody() -> impl IntoView {
             <p class="lead">
                 "The names clients ask for, and where each is served. Health is as this gateway instance sees it."
             </p>
-            <ModelList models refresh />
+            <ModelList models upstreams refresh />
         </section>
         <ModelForm upstreams refresh />
         <section class="card">

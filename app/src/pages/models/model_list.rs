@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 
+use super::model_form::ModelEdit;
 use crate::{
     AppError,
     client::call,
     components::{ConfirmButton, Empty, ErrorNotice, Loading, describe, format::when_or},
     server_fns::models::{delete_model, update_model},
-    types::{ModelChanges, ModelInfo, Source, TargetHealth},
+    types::{ModelChanges, ModelInfo, Source, TargetHealth, UpstreamInfo},
 };
 
 fn health_text(h: &Option<TargetHealth>) -> String {
@@ -31,9 +32,11 @@ fn health_text(h: &Option<TargetHealth>) -> String {
 #[component]
 pub fn ModelList(
     models: LocalResource<Result<Vec<ModelInfo>, AppError>>,
+    upstreams: LocalResource<Result<Vec<UpstreamInfo>, AppError>>,
     refresh: Callback<()>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
+    let editing = RwSignal::new(None::<String>);
     let act = move |id: String, enable: Option<bool>| {
         leptos::task::spawn_local(async move {
             let result = match enable {
@@ -78,7 +81,8 @@ pub fn ModelList(
                             {list.into_iter().map(|m| {
                                 let editable = m.source == Source::Admin;
                                 let id = m.model_id.clone().unwrap_or_default();
-                                let (id1, id2) = (id.clone(), id);
+                                let (id1, id2, open, shown) = (id.clone(), id.clone(), id.clone(), id);
+                                let info = m.clone();
                                 let enabled = m.enabled;
                                 view! {
                                     <tr data-model=m.name.clone()>
@@ -107,6 +111,8 @@ pub fn ModelList(
                                         <td class="row-actions">
                                             <Show when=move || editable>
                                                 <button type="button" class="button subtle"
+                                                    on:click={ let id = open.clone(); move |_| editing.set(Some(id.clone())) }>"Edit"</button>
+                                                <button type="button" class="button subtle"
                                                     on:click={ let id = id1.clone(); move |_| act(id.clone(), Some(!enabled)) }>
                                                     {if enabled { "Disable" } else { "Enable" }}
                                                 </button>
@@ -116,6 +122,14 @@ pub fn ModelList(
                                             </Show>
                                         </td>
                                     </tr>
+                                    {move || (editing.get().as_deref() == Some(shown.as_str())).then(|| {
+                                        let info = info.clone();
+                                        view! {
+                                            <tr class="row-detail"><td colspan="4">
+                                                <ModelEdit model=info upstreams refresh close=Callback::new(move |()| editing.set(None)) />
+                                            </td></tr>
+                                        }
+                                    })}
                                 }
                             }).collect_view()}
                         </tbody>
