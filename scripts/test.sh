@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
+# A CI run builds everything once from scratch: incremental state would only cost disk (GBs).
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 step() { echo; echo "==> $* ($((SECONDS - START)) s)"; }
 
 step setup
