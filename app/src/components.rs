@@ -8,6 +8,7 @@ mod feedback;
 pub mod format;
 mod guard;
 mod layout;
+mod pager;
 pub mod range;
 
 pub use chart::BarChart;
@@ -16,3 +17,4 @@ pub use copy::CopyButton;
 pub use feedback::{Empty, ErrorNotice, Loading, SuccessNotice, describe};
 pub use guard::Protected;
 pub use layout::Layout;
+pub use pager::Pager;

@@ -10,6 +10,8 @@ pub mod db;
 pub mod error;
 pub mod import;
 pub mod keys;
+pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod password;
 pub mod seal;

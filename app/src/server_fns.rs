@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod limits;
 pub mod models;
 mod status;
 pub mod upstreams;

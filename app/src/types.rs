@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod key;
+mod limits;
 mod status;
 mod upstream;
 mod usage;
@@ -11,6 +12,7 @@ mod user;
 pub use audit::*;
 pub use auth::*;
 pub use key::*;
+pub use limits::*;
 pub use status::*;
 pub use upstream::*;
 pub use usage::*;

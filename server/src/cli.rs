@@ -266,6 +266,51 @@ pub struct ServeArgs {
     /// Window over which failed sign-ins are counted [default: 15m]
     #[arg(long, env = "PORTCULLIS_LOGIN_THROTTLE_WINDOW", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub login_throttle_window: Option<Duration>,
+
+    /// When the limit ledger (the database) cannot be reached: `closed` refuses requests that
+    /// have limits (503), `open` lets them through on this instance's own count [default: closed]
+    #[arg(long, env = "PORTCULLIS_LIMITS_ON_DATABASE_ERROR", value_enum)]
+    pub limits_on_database_error: Option<FailMode>,
+
+    /// A limit lease slower than this counts as the database being unreachable [default: 500ms]
+    #[arg(long, env = "PORTCULLIS_LIMIT_LEASE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub limit_lease_timeout: Option<Duration>,
+
+    /// Tokens reserved against token limits for an answer whose request sets no max_tokens,
+    /// until the real count is known [default: 4096]
+    #[arg(long, env = "PORTCULLIS_DEFAULT_MAX_TOKENS", value_name = "N")]
+    pub default_max_tokens: Option<i64>,
+
+    /// How long raw usage events are kept (hourly and daily rollups are kept forever); 0 keeps
+    /// them forever [default: 90d]
+    #[arg(long, env = "PORTCULLIS_USAGE_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub usage_retention: Option<Duration>,
+
+    /// Bearer token that /metrics requires; unset, /metrics is open
+    #[arg(
+        long,
+        env = "PORTCULLIS_METRICS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub metrics_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailMode {
+    /// Refuse requests whose limits cannot be checked
+    Closed,
+    /// Let them through on this instance's own count
+    Open,
+}
+
+impl From<FailMode> for app::server::limits::FailMode {
+    fn from(m: FailMode) -> Self {
+        match m {
+            FailMode::Closed => Self::Closed,
+            FailMode::Open => Self::Open,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]

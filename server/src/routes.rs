@@ -2,3 +2,4 @@
 
 pub mod api_errors;
 pub mod health;
+pub mod metrics;

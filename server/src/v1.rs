@@ -1,8 +1,11 @@
 //! The OpenAI-compatible API. Authentication is layered over the whole router, never opted
 //! into per handler, so a new endpoint cannot forget it.
 
+pub mod accounting;
 pub mod auth;
 pub mod error;
+pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod proxy;
 pub mod usage_tap;
@@ -28,7 +31,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
         .fallback(not_found)
-        .route_layer(middleware::from_fn_with_state(state, auth::require))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
+        .layer(middleware::from_fn_with_state(state, metrics::track))
 }
 
 async fn not_found() -> ApiError {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::{
     client::call,
-    components::{Empty, ErrorNotice, Loading, Protected, format::when, range},
+    components::{Empty, ErrorNotice, Loading, Pager, Protected, format::when, range},
     server_fns::audit::list_audit,
 };
 
@@ -94,13 +94,7 @@ fn AuditBody() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <nav class="pager" aria-label="Pages">
-                            <button type="button" class="button subtle" disabled=move || offset.get() == 0
-                                on:click=move |_| offset.update(|o| *o = (*o - PAGE).max(0))>"Newer"</button>
-                            <span>{move || format!("{}–{} of {total}", offset.get() + 1, (offset.get() + PAGE).min(total))}</span>
-                            <button type="button" class="button subtle" disabled=move || { offset.get() + PAGE >= total }
-                                on:click=move |_| offset.update(|o| *o += PAGE)>"Older"</button>
-                        </nav>
+                        <Pager offset page=PAGE total back="Newer" forward="Older" />
                     }
                     .into_any()
                 }

@@ -8,7 +8,7 @@ use crate::{
     AppError,
     client::call,
     components::{
-        BarChart, Empty, ErrorNotice, Loading, Protected, download,
+        BarChart, Empty, ErrorNotice, Loading, Pager, Protected, download,
         format::{count, when},
         range,
     },
@@ -161,13 +161,7 @@ fn UsageBody() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <nav class="pager" aria-label="Pages">
-                            <button type="button" class="button subtle" disabled=move || offset.get() == 0
-                                on:click=move |_| offset.update(|o| *o = (*o - PAGE).max(0))>"Newer"</button>
-                            <span>{move || format!("{}–{} of {total}", offset.get() + 1, (offset.get() + PAGE).min(total))}</span>
-                            <button type="button" class="button subtle" disabled=move || { offset.get() + PAGE >= total }
-                                on:click=move |_| offset.update(|o| *o += PAGE)>"Older"</button>
-                        </nav>
+                        <Pager offset page=PAGE total back="Newer" forward="Older" />
                     }
                     .into_any()
                 }

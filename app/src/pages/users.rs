@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::{
     client::call,
-    components::{Empty, ErrorNotice, Loading, Protected, SuccessNotice, format::when_or},
+    components::{Empty, ErrorNotice, Loading, Pager, Protected, SuccessNotice, format::when_or},
     server_fns::{models::available_models, users::list_users},
 };
 use edit_user::EditUser;
@@ -112,13 +112,7 @@ fn UsersBody() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <nav class="pager" aria-label="Pages">
-                            <button type="button" class="button subtle" disabled=move || offset.get() == 0
-                                on:click=move |_| offset.update(|o| *o = (*o - PAGE).max(0))>"Previous"</button>
-                            <span>{move || format!("{}–{} of {total}", offset.get() + 1, (offset.get() + PAGE).min(total))}</span>
-                            <button type="button" class="button subtle" disabled=move || { offset.get() + PAGE >= total }
-                                on:click=move |_| offset.update(|o| *o += PAGE)>"Next"</button>
-                        </nav>
+                        <Pager offset page=PAGE total back="Previous" forward="Next" />
                     }
                     .into_any()
                 }

@@ -1,11 +1,14 @@
 //! The gateway's background work: following changes made by other instances (keys and
-//! routing), writing API keys' last use, and refreshing discovered models.
+//! routing), writing API keys' last use, settling limit leases, refreshing discovered models,
+//! and deleting raw usage past its retention.
 
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Services, upstreams::discovery};
+use chrono::Utc;
+
+use super::{Services, upstreams::discovery, usage::retention};
 
 /// How often an instance looks for changes made elsewhere; the bound on how long a revocation
 /// or a routing change takes to reach another instance is this plus one reload.
@@ -13,6 +16,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Last-use times are written every this many polls.
 const FLUSH_EVERY: u32 = 10;
+
+/// How often raw usage past its retention and ended limit windows are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The running tasks; they stop when [`Background::stop`] is called.
 pub struct Background(Vec<JoinHandle<()>>);
@@ -34,6 +40,7 @@ pub fn spawn(services: &Services, poll: Duration, discovery: Duration) -> Backgr
     Background(vec![
         tokio::spawn(follow(services.clone(), poll)),
         tokio::spawn(discover(services.clone(), discovery)),
+        tokio::spawn(purge(services.clone())),
     ])
 }
 
@@ -52,12 +59,32 @@ async fn follow(services: Services, interval: Duration) {
         {
             tracing::warn!(error = %e, "cannot refresh the routing table; keeping the last one");
         }
+        if let Err(e) = services.limiter.tick(Utc::now()).await {
+            tracing::warn!(error = %e, "cannot write to the limit ledger; retrying next tick");
+        }
         ticks += 1;
         if ticks.is_multiple_of(FLUSH_EVERY)
             && let Err(e) = services.keys.flush_uses(&services.db).await
         {
             tracing::warn!(error = %e, "cannot record API key use");
         }
+    }
+}
+
+async fn purge(services: Services) {
+    loop {
+        let now = Utc::now();
+        if let Some(keep) = services.usage_retention {
+            match retention::purge(&services.db, keep, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "deleted raw usage past its retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete old usage events"),
+            }
+        }
+        if let Err(e) = services.limiter.prune(now).await {
+            tracing::warn!(error = %e, "cannot delete ended limit windows");
+        }
+        tokio::time::sleep(PURGE_INTERVAL).await;
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod keys;
+pub mod limits;
 pub mod models;
 pub mod routing;
 pub mod sessions;

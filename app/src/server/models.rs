@@ -37,6 +37,8 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
                 enabled: r.enabled,
                 created_at: r.created_at,
                 targets: mine,
+                input_price_micros: r.input_price_micros,
+                output_price_micros: r.output_price_micros,
             }
         })
         .collect();
@@ -63,6 +65,8 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
                     health: Some(t.health.snapshot()),
                 })
                 .collect(),
+            input_price_micros: None,
+            output_price_micros: None,
         });
     }
     models.sort_by(|a, b| a.name.cmp(&b.name));
@@ -145,6 +149,47 @@ pub async fn update(
     get(services, model_id).await
 }
 
+/// Sets what a declared model costs (file-declared ones too: the file does not price models),
+/// which budgets charge from then on.
+pub async fn set_prices(
+    services: &Services,
+    admin: Admin<'_>,
+    model_id: &str,
+    input_price_micros: Option<i64>,
+    output_price_micros: Option<i64>,
+) -> Result<ModelInfo, CoreError> {
+    for (field, price) in [
+        ("input_price_micros", input_price_micros),
+        ("output_price_micros", output_price_micros),
+    ] {
+        if price.is_some_and(|p| p < 0) {
+            return Err(CoreError::invalid(
+                field,
+                "a price cannot be negative; leave it empty for an unpriced model",
+            ));
+        }
+    }
+    let found = db::models::set_prices(
+        &services.db,
+        model_id,
+        input_price_micros,
+        output_price_micros,
+        Utc::now(),
+    )
+    .await?;
+    if !found {
+        return Err(CoreError::NotFound("model"));
+    }
+    let event = Event::new(admin.user().actor(), "model.set_prices")
+        .target("model", model_id)
+        .details(json!({
+            "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
+        }));
+    audit::record(&services.db, &event).await?;
+    reload(services).await?;
+    get(services, model_id).await
+}
+
 pub async fn delete(
     services: &Services,
     admin: Admin<'_>,
@@ -180,6 +225,8 @@ async fn get(services: &Services, model_id: &str) -> Result<ModelInfo, CoreError
         enabled: r.enabled,
         created_at: r.created_at,
         targets,
+        input_price_micros: r.input_price_micros,
+        output_price_micros: r.output_price_micros,
     })
 }
 

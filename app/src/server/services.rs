@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 use super::{
     CoreError, Db,
@@ -11,6 +12,8 @@ use super::{
         throttle::{LoginThrottle, ThrottleSettings},
     },
     keys::{KeyCache, RevealPolicy},
+    limits::{Limiter, LimiterSettings},
+    metrics::Metrics,
     secrets::Secrets,
     upstreams::Registry,
     usage::{UsageRecorder, UsageWriter},
@@ -30,7 +33,21 @@ pub struct GatewaySettings {
     pub usage_queue: usize,
     /// Largest `/v1` request body, in bytes; larger ones get 413.
     pub v1_body_limit: usize,
+    pub limits: LimiterSettings,
+    /// Tokens reserved for an answer whose request sets no `max_tokens`.
+    pub default_max_tokens: i64,
+    /// Raw usage events older than this are deleted; rollups are kept. `None`: kept forever.
+    pub usage_retention: Option<std::time::Duration>,
+    /// When set, `/metrics` wants it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
+
+/// What an answer without `max_tokens` is assumed to take until it ends.
+pub const DEFAULT_MAX_TOKENS: i64 = 4096;
+
+/// 90 days of raw events; rollups are kept forever.
+pub const DEFAULT_USAGE_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(90 * 24 * 3600);
 
 /// 32 MiB: images inline in chat requests make bodies large.
 pub const DEFAULT_V1_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -50,6 +67,11 @@ pub struct Services {
     pub key_reveal: RevealPolicy,
     pub allow_jwt_on_v1: bool,
     pub v1_body_limit: usize,
+    pub limiter: Arc<Limiter>,
+    pub metrics: Arc<Metrics>,
+    pub default_max_tokens: i64,
+    pub usage_retention: Option<std::time::Duration>,
+    pub metrics_token: Option<Arc<SecretString>>,
 }
 
 impl Services {
@@ -64,6 +86,7 @@ impl Services {
         let registry = Arc::new(Registry::default());
         registry.reload(&db, &secrets.keyring).await?;
         let (usage, writer) = UsageWriter::spawn(db.clone(), settings.usage_queue.max(1));
+        let limiter = Arc::new(Limiter::new(db.clone(), settings.limits));
         Ok(Self {
             usage,
             usage_writer: Arc::new(Mutex::new(Some(writer))),
@@ -77,6 +100,11 @@ impl Services {
             key_reveal: settings.key_reveal,
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
             v1_body_limit: settings.v1_body_limit,
+            limiter,
+            metrics: Arc::default(),
+            default_max_tokens: settings.default_max_tokens,
+            usage_retention: settings.usage_retention,
+            metrics_token: settings.metrics_token.map(Arc::new),
         })
     }
 }
@@ -105,6 +133,10 @@ impl Default for GatewaySettings {
             allow_jwt_on_v1: false,
             usage_queue: 10_000,
             v1_body_limit: DEFAULT_V1_BODY_LIMIT,
+            limits: LimiterSettings::default(),
+            default_max_tokens: DEFAULT_MAX_TOKENS,
+            usage_retention: Some(DEFAULT_USAGE_RETENTION),
+            metrics_token: None,
         }
     }
 }

@@ -187,13 +187,35 @@ impl TestDb {
     }
 }
 
+/// Secrets as configured (their text), so several instances can be started with the same.
+#[derive(Clone)]
+pub struct RawSecrets {
+    jwt: secrecy::SecretString,
+    keyring: secrecy::SecretString,
+}
+
+impl RawSecrets {
+    /// Fresh random secrets, as a deployment would configure them.
+    pub fn generate() -> Self {
+        use super::secrets::{JwtSecret, Keyring};
+        Self {
+            jwt: JwtSecret::generate(),
+            keyring: Keyring::generate(),
+        }
+    }
+
+    pub fn secrets(&self) -> super::secrets::Secrets {
+        use super::secrets::{JwtSecret, Keyring, Secrets};
+        Secrets {
+            jwt: JwtSecret::parse(&self.jwt).expect("generated JWT secret parses"),
+            keyring: Keyring::parse(&self.keyring).expect("generated keyring parses"),
+        }
+    }
+}
+
 /// Fresh random secrets, as a deployment would configure them.
 pub fn secrets() -> super::secrets::Secrets {
-    use super::secrets::{JwtSecret, Keyring, Secrets};
-    Secrets {
-        jwt: JwtSecret::parse(&JwtSecret::generate()).expect("generated JWT secret parses"),
-        keyring: Keyring::parse(&Keyring::generate()).expect("generated keyring parses"),
-    }
+    RawSecrets::generate().secrets()
 }
 
 impl TestDb {

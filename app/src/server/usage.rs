@@ -3,6 +3,7 @@
 //! updated in the same transaction as the events they sum.
 
 pub mod report;
+pub mod retention;
 pub mod writer;
 
 pub use writer::{UsageRecorder, UsageWriter};
@@ -13,6 +14,17 @@ pub enum Endpoint {
     ChatCompletions = 1,
     Completions = 2,
     Embeddings = 3,
+}
+
+impl Endpoint {
+    /// The path under `/v1`, as metrics label it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "chat/completions",
+            Self::Completions => "completions",
+            Self::Embeddings => "embeddings",
+        }
+    }
 }
 
 /// How a request ended; stored as a small integer.
@@ -43,6 +55,8 @@ pub struct UsageEvent {
     pub completion_tokens: i64,
     pub total_ms: i64,
     pub ttfb_ms: Option<i64>,
+    /// At the model's prices when the request was made; 0 for an unpriced model.
+    pub cost_micros: i64,
 }
 
 /// Token counts as OpenAI-compatible servers report them.

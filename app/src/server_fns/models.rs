@@ -5,10 +5,12 @@ mod available;
 mod create;
 mod delete;
 mod list;
+mod set_prices;
 mod update;
 
 pub use available::*;
 pub use create::*;
 pub use delete::*;
 pub use list::*;
+pub use set_prices::*;
 pub use update::*;

@@ -107,6 +107,12 @@ pub struct ModelInfo {
     pub source: Source,
     pub created_at: DateTime<Utc>,
     pub targets: Vec<TargetInfo>,
+    /// Micro-units of the deployment's currency per million prompt tokens; `None`: unpriced.
+    #[serde(default)]
+    pub input_price_micros: Option<i64>,
+    /// The same, per million completion tokens.
+    #[serde(default)]
+    pub output_price_micros: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,10 @@ use anyhow::Context;
 use app::server::{
     GatewaySettings, Services,
     auth::{AuthSettings, throttle::ThrottleSettings},
-    background, users,
+    background,
+    limits::LimiterSettings,
+    services::{DEFAULT_MAX_TOKENS, DEFAULT_USAGE_RETENTION},
+    users,
 };
 use leptos::config::{LeptosOptions, get_configuration};
 use secrecy::ExposeSecret;
@@ -62,7 +65,26 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         usage_queue: args.usage_queue,
         v1_body_limit: usize::try_from(args.max_request_body.as_u64())
             .context("--max-request-body is too large for this machine")?,
+        limits: limiter_settings(args)?,
+        default_max_tokens: args.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        usage_retention: match args.usage_retention {
+            None => Some(DEFAULT_USAGE_RETENTION),
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+        },
+        metrics_token: args.metrics_token.clone(),
     };
+    anyhow::ensure!(
+        gateway.default_max_tokens > 0,
+        "--default-max-tokens must be greater than zero"
+    );
+    anyhow::ensure!(
+        gateway
+            .metrics_token
+            .as_ref()
+            .is_none_or(|t| t.expose_secret().len() >= 16),
+        "the metrics token must be at least 16 characters"
+    );
     let services = Services::start(db.clone(), secrets, gateway).await?;
     anyhow::ensure!(
         args.discovery_interval >= std::time::Duration::from_secs(10),
@@ -100,6 +122,21 @@ fn auth_settings(args: &ServeArgs) -> anyhow::Result<AuthSettings> {
     anyhow::ensure!(
         s.access_ttl < s.refresh_ttl && s.refresh_ttl <= s.session_max_age,
         "token lifetimes must grow: access < refresh <= session maximum age"
+    );
+    Ok(s)
+}
+
+fn limiter_settings(args: &ServeArgs) -> anyhow::Result<LimiterSettings> {
+    let default = LimiterSettings::default();
+    let s = LimiterSettings {
+        on_database_error: args
+            .limits_on_database_error
+            .map_or(default.on_database_error, Into::into),
+        lease_timeout: args.limit_lease_timeout.unwrap_or(default.lease_timeout),
+    };
+    anyhow::ensure!(
+        !s.lease_timeout.is_zero(),
+        "the limit lease timeout must be longer than zero"
     );
     Ok(s)
 }

@@ -70,5 +70,14 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
                 .map_err(ApiError::internal)?,
         )
     };
-    Ok(Principal::for_user(user.user_id, user.username, models))
+    let limits = db::limits::limits_of(&services.db, db::limits::Holder::User, &user.user_id)
+        .await
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    Ok(Principal::for_user(
+        user.user_id,
+        user.username,
+        models,
+        limits,
+    ))
 }

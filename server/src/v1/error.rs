@@ -1,12 +1,17 @@
 //! Errors of `/v1`, in OpenAI's envelope `{"error": {message, type, param, code}}`, so every
 //! OpenAI client reports them the way it reports OpenAI's own.
 
+use app::server::limits::RateHeaders;
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+
+/// The error code an answer carried, left in its extensions for the metrics layer.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -42,6 +47,18 @@ pub enum ApiError {
         status: reqwest::StatusCode,
         body: Option<serde_json::Value>,
     },
+    /// A usage limit has no room for this request (429).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        /// `requests` or `tokens` for per-minute limits, `insufficient_quota` for quotas.
+        kind: &'static str,
+        code: &'static str,
+        retry_after: Option<std::time::Duration>,
+        headers: RateHeaders,
+    },
+    #[error("usage limits cannot be checked right now; try again shortly")]
+    LimitsUnavailable,
     #[error("internal error (reference {0})")]
     Internal(String),
 }
@@ -105,6 +122,12 @@ impl ApiError {
                 "upstream_error",
                 "upstream_error",
             ),
+            Self::RateLimited { kind, code, .. } => (StatusCode::TOO_MANY_REQUESTS, kind, code),
+            Self::LimitsUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "limits_unavailable",
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -115,6 +138,11 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.wire().0
+    }
+
+    /// The low-cardinality code, for metrics.
+    pub fn code(&self) -> &'static str {
+        self.wire().2
     }
 
     /// Logs the detail server-side; the client sees only a reference.
@@ -132,6 +160,14 @@ impl IntoResponse for ApiError {
             Self::BadRequest { param, .. } => *param,
             _ => None,
         };
+        let limited = match &self {
+            Self::RateLimited {
+                retry_after,
+                headers,
+                ..
+            } => Some((*retry_after, *headers)),
+            _ => None,
+        };
         let body = match self {
             // An upstream's own OpenAI-shaped error passes through as it was.
             Self::Upstream { body: Some(b), .. } if b.get("error").is_some() => b,
@@ -140,6 +176,15 @@ impl IntoResponse for ApiError {
             }
         };
         let mut res = (status, Json(body)).into_response();
+        if let Some((retry_after, headers)) = limited {
+            super::limits::write_headers(&headers, res.headers_mut());
+            if let Some(after) = retry_after {
+                let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+                res.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+            }
+        }
+        res.extensions_mut().insert(ErrorCode(code));
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use app::server::{
     keys::Principal,
+    metrics::EndpointLabels,
     upstreams::{discovery, registry::COOLDOWN},
     usage::{Endpoint, Outcome, Tokens, UsageEvent},
 };
@@ -19,12 +20,12 @@ use axum::{
     body::{Body, Bytes},
     extract::{State, rejection::BytesRejection},
     http::{HeaderValue, StatusCode, header},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use eventsource_stream::Eventsource;
 use serde_json::Value;
 
-use super::{ApiError, usage_tap};
+use super::{ApiError, accounting::Accounting, limits, usage_tap};
 use crate::AppState;
 
 /// The response header carrying the time Portcullis added before the first byte, in µs.
@@ -34,24 +35,45 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    forward(&state, &who, "chat/completions", body).await
+) -> Response {
+    routed(&state, &who, "chat/completions", body).await
 }
 
 pub async fn completions(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    forward(&state, &who, "completions", body).await
+) -> Response {
+    routed(&state, &who, "completions", body).await
 }
 
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    forward(&state, &who, "embeddings", body).await
+) -> Response {
+    routed(&state, &who, "embeddings", body).await
+}
+
+/// The model a `/v1` answer was for, left in its extensions for the metrics layer; set only
+/// for models the routing table knows, so clients cannot mint label values.
+#[derive(Debug, Clone)]
+pub struct ModelLabel(pub String);
+
+async fn routed(
+    state: &AppState,
+    who: &Principal,
+    endpoint: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut label = None;
+    let mut res = forward(state, who, endpoint, body, &mut label)
+        .await
+        .into_response();
+    if let Some(model) = label {
+        res.extensions_mut().insert(ModelLabel(model));
+    }
+    res
 }
 
 async fn forward(
@@ -59,6 +81,7 @@ async fn forward(
     who: &Principal,
     endpoint: &str,
     body: Result<Bytes, BytesRejection>,
+    label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let body = body.map_err(|e| match e.status() {
@@ -81,6 +104,9 @@ async fn forward(
             param: Some("model"),
         })?
         .to_owned();
+    if state.services.registry.model(&model).is_some() {
+        *label = Some(model.clone());
+    }
     if !who.may_use(&model) {
         return Err(ApiError::ModelNotAllowed(model));
     }
@@ -94,6 +120,22 @@ async fn forward(
         "completions" => Endpoint::Completions,
         _ => Endpoint::Embeddings,
     };
+    let services = &state.services;
+    let prices = services
+        .registry
+        .model(&model)
+        .map(|m| m.prices)
+        .unwrap_or_default();
+    let demand = limits::demand(
+        &json,
+        body.len(),
+        kind,
+        services.default_max_tokens,
+        &prices,
+    );
+    let reservation = limits::admit(services, who, demand).await?;
+    let rate_headers = reservation.headers;
+    let mut accounting = Accounting::new(services, reservation, prices);
     let streamed = kind != Endpoint::Embeddings && json.get("stream") == Some(&Value::Bool(true));
     // Always ask a streaming upstream for usage; the tap hides it from clients that did not ask.
     let client_wants_usage =
@@ -106,7 +148,6 @@ async fn forward(
             _ => json["stream_options"] = serde_json::json!({ "include_usage": true }),
         }
     }
-    let usage = state.services.usage.clone();
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
         created_ms: chrono::Utc::now().timestamp_millis(),
         user_id: who.0.user_id.clone(),
@@ -121,6 +162,7 @@ async fn forward(
         completion_tokens: 0,
         total_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         ttfb_ms: None,
+        cost_micros: 0,
     };
 
     let mut last_failure = ApiError::UpstreamUnreachable;
@@ -182,7 +224,7 @@ async fn forward(
             let events: usage_tap::UpstreamEvents = Box::pin(response.bytes_stream().eventsource());
             Body::from_stream(usage_tap::Tapped::new(
                 events,
-                usage,
+                accounting,
                 ev,
                 started,
                 client_wants_usage,
@@ -201,7 +243,7 @@ async fn forward(
                     target
                         .health
                         .failed(discovery::describe(&e), Some(COOLDOWN));
-                    usage.record(event(
+                    accounting.finish(event(
                         Some(target.target_id.clone()),
                         error.status().as_u16(),
                         Outcome::UpstreamError,
@@ -222,7 +264,7 @@ async fn forward(
                 ev.outcome = Outcome::UpstreamError;
             }
             ev.total_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            usage.record(ev);
+            accounting.finish(ev);
             Body::from(bytes)
         };
         let mut res = Response::new(body);
@@ -234,6 +276,19 @@ async fn forward(
         let micros = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
         res.headers_mut()
             .insert(OVERHEAD_HEADER, HeaderValue::from(micros));
+        let endpoint_label = EndpointLabels {
+            endpoint: kind.name(),
+        };
+        let metrics = &services.metrics;
+        metrics
+            .overhead
+            .get_or_create(&endpoint_label)
+            .observe(overhead.as_secs_f64());
+        metrics
+            .upstream
+            .get_or_create(&endpoint_label)
+            .observe(upstream_time.as_secs_f64());
+        limits::write_headers(&rate_headers, res.headers_mut());
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
@@ -245,7 +300,7 @@ async fn forward(
         ApiError::UpstreamTimeout => (504, Outcome::Unreachable),
         _ => (502, Outcome::Unreachable),
     };
-    usage.record(event(last_target, status, outcome));
+    accounting.finish(event(last_target, status, outcome));
     Err(last_failure)
 }
 

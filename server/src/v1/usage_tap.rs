@@ -14,8 +14,9 @@ use std::{
 };
 
 use app::server::{
+    metrics::ModelLabels,
     upstreams::{discovery, registry::InFlight},
-    usage::{Outcome, Tokens, UsageEvent, UsageRecorder},
+    usage::{Outcome, Tokens, UsageEvent},
 };
 use bytes::Bytes;
 use eventsource_stream::{Event, EventStreamError};
@@ -23,13 +24,16 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::accounting::Accounting;
+
 pub type UpstreamEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
 
 pub struct Tapped {
     inner: UpstreamEvents,
-    recorder: UsageRecorder,
+    accounting: Accounting,
     event: Option<UsageEvent>,
+    first_byte_seen: bool,
     started: Instant,
     forward_usage: bool,
     done: bool,
@@ -47,7 +51,7 @@ struct Probe {
 impl Tapped {
     pub fn new(
         inner: UpstreamEvents,
-        recorder: UsageRecorder,
+        accounting: Accounting,
         event: UsageEvent,
         started: Instant,
         forward_usage: bool,
@@ -55,8 +59,9 @@ impl Tapped {
     ) -> Self {
         Self {
             inner,
-            recorder,
+            accounting,
             event: Some(event),
+            first_byte_seen: false,
             started,
             forward_usage,
             done: false,
@@ -114,8 +119,23 @@ impl Tapped {
                 ev.completion_tokens = t.completion_tokens;
             }
             ev.total_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            self.recorder.record(ev);
+            self.accounting.finish(ev);
         }
+    }
+}
+
+impl Tapped {
+    fn first_byte(&self) {
+        let Some(ev) = &self.event else {
+            return;
+        };
+        self.accounting
+            .metrics()
+            .stream_first_byte
+            .get_or_create(&ModelLabels {
+                model: ev.model.clone(),
+            })
+            .observe(self.started.elapsed().as_secs_f64());
     }
 }
 
@@ -135,6 +155,10 @@ impl Stream for Tapped {
                 }
                 Some(ev) => {
                     if let Some(out) = self.on_event(ev) {
+                        if !self.first_byte_seen {
+                            self.first_byte_seen = true;
+                            self.first_byte();
+                        }
                         return Poll::Ready(Some(Ok(out)));
                     }
                 }

@@ -30,6 +30,7 @@ pub struct TestApp {
     pub router: Router,
     pub db: testing::TestDb,
     pub services: Services,
+    secrets: testing::RawSecrets,
 }
 
 impl TestApp {
@@ -55,11 +56,24 @@ impl TestApp {
     /// The real router over `db` with `settings`; a second one over the same PostgreSQL
     /// database is a second gateway instance.
     pub async fn with_settings(db: testing::TestDb, settings: GatewaySettings) -> Self {
+        Self::with_secrets(db, settings, testing::RawSecrets::generate()).await
+    }
+
+    /// Another instance of the same deployment: the same database (PostgreSQL) and secrets.
+    pub async fn replica(&self, settings: GatewaySettings) -> Self {
+        Self::with_secrets(self.db.attach().await, settings, self.secrets.clone()).await
+    }
+
+    async fn with_secrets(
+        db: testing::TestDb,
+        settings: GatewaySettings,
+        secrets: testing::RawSecrets,
+    ) -> Self {
         let leptos_options = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
             .build();
-        let services = Services::start(db.db.clone(), testing::secrets(), settings)
+        let services = Services::start(db.db.clone(), secrets.secrets(), settings)
             .await
             .expect("services start");
         let router = server::router(AppState {
@@ -70,6 +84,7 @@ impl TestApp {
             router,
             db,
             services,
+            secrets,
         }
     }
 

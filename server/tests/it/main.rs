@@ -11,6 +11,7 @@ mod common;
 mod console_keys;
 mod health;
 mod keys;
+mod limits;
 mod mock_upstream;
 mod openai_sdk;
 mod proxy;

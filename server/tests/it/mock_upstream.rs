@@ -45,6 +45,8 @@ struct Shared {
     behaviour: Arc<Mutex<Behaviour>>,
     models: Arc<Mutex<Vec<String>>>,
     gate: Arc<tokio::sync::Notify>,
+    /// How long a plain answer waits before it is sent.
+    delay: Arc<Mutex<std::time::Duration>>,
 }
 
 pub struct MockUpstream {
@@ -62,6 +64,7 @@ impl MockUpstream {
             behaviour: Arc::new(Mutex::new(Behaviour::Answer)),
             models: Arc::new(Mutex::new(vec!["upstream-llama".to_owned()])),
             gate: Arc::default(),
+            delay: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(answer))
@@ -104,6 +107,11 @@ impl MockUpstream {
     /// What `GET /v1/models` lists from now on.
     pub fn set_models(&self, names: &[&str]) {
         *self.shared.models.lock().unwrap() = names.iter().map(|n| (*n).to_owned()).collect();
+    }
+
+    /// Plain answers wait this long from now on, so a burst of requests is in flight at once.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     /// Lets a gated stream send the rest of its chunks.
@@ -259,10 +267,14 @@ async fn answer(
             .body(Body::from_stream(stream))
             .unwrap();
     }
+    let delay = *s.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    // Like a model that writes until it is stopped: as many tokens as `max_tokens` allows.
+    let completion = body["max_tokens"].as_i64().unwrap_or(4);
     Json(json!({
         "id": "cmpl-1", "object": "chat.completion", "model": model, "served_by": s.name,
         "choices": [{ "index": 0, "message": { "role": "assistant", "content": format!("hello from {}", s.name) }, "finish_reason": "stop" }],
-        "usage": { "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7 },
+        "usage": { "prompt_tokens": 3, "completion_tokens": completion, "total_tokens": 3 + completion },
     }))
     .into_response()
 }

@@ -154,6 +154,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
         completion_tokens: 0,
         total_ms: 1,
         ttfb_ms: None,
+        cost_micros: 0,
     };
     for _ in 0..7 {
         recorder.record(ev.clone());

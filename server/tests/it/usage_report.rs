@@ -28,6 +28,7 @@ fn event(user_id: &str, model: &str, minutes_ago: i64, tokens: (i64, i64)) -> Us
         completion_tokens: tokens.1,
         total_ms: 12,
         ttfb_ms: Some(3),
+        cost_micros: 0,
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, on_pool};
-use crate::server::CoreError;
+use crate::{server::CoreError, types::Limits};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyRow {
@@ -270,6 +270,38 @@ pub struct CacheRow {
     pub allowed_cidrs: Option<String>,
     pub owner_enabled: bool,
     pub owner_all_models: bool,
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_minute: Option<i64>,
+    pub tokens_per_day: Option<i64>,
+    pub tokens_per_month: Option<i64>,
+    pub cost_per_month_micros: Option<i64>,
+    pub owner_requests_per_minute: Option<i64>,
+    pub owner_tokens_per_minute: Option<i64>,
+    pub owner_tokens_per_day: Option<i64>,
+    pub owner_tokens_per_month: Option<i64>,
+    pub owner_cost_per_month_micros: Option<i64>,
+}
+
+impl CacheRow {
+    pub fn key_limits(&self) -> Limits {
+        Limits {
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            tokens_per_day: self.tokens_per_day,
+            tokens_per_month: self.tokens_per_month,
+            cost_per_month_micros: self.cost_per_month_micros,
+        }
+    }
+
+    pub fn owner_limits(&self) -> Limits {
+        Limits {
+            requests_per_minute: self.owner_requests_per_minute,
+            tokens_per_minute: self.owner_tokens_per_minute,
+            tokens_per_day: self.owner_tokens_per_day,
+            tokens_per_month: self.owner_tokens_per_month,
+            cost_per_month_micros: self.owner_cost_per_month_micros,
+        }
+    }
 }
 
 /// Everything the key cache needs, read in one consistent snapshot: keys (revoked ones left
@@ -288,7 +320,12 @@ pub async fn cache_snapshot(
     const REVISION: &str = "select value from change_counter where name = 'access'";
     const KEYS: &str = "select k.api_key_id, k.public_id, k.user_id, u.username, k.name, k.format, \
         k.secret_digest, k.previous_digest, k.previous_valid_until, k.enabled, k.expires_at, \
-        k.allowed_cidrs, u.enabled as owner_enabled, u.all_models as owner_all_models \
+        k.allowed_cidrs, u.enabled as owner_enabled, u.all_models as owner_all_models, \
+        k.requests_per_minute, k.tokens_per_minute, k.tokens_per_day, k.tokens_per_month, \
+        k.cost_per_month_micros, u.requests_per_minute as owner_requests_per_minute, \
+        u.tokens_per_minute as owner_tokens_per_minute, u.tokens_per_day as owner_tokens_per_day, \
+        u.tokens_per_month as owner_tokens_per_month, \
+        u.cost_per_month_micros as owner_cost_per_month_micros \
         from api_key k join app_user u on u.user_id = k.user_id where k.revoked_at is null";
     const KEY_MODELS: &str = "select m.api_key_id, m.model from api_key_model m \
         join api_key k on k.api_key_id = m.api_key_id where k.revoked_at is null";

@@ -13,6 +13,8 @@ pub struct ModelRow {
     pub enabled: bool,
     pub source: String,
     pub created_at: DateTime<Utc>,
+    pub input_price_micros: Option<i64>,
+    pub output_price_micros: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -27,15 +29,16 @@ pub struct TargetRow {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<ModelRow>, CoreError> {
-    const SQL: &str = "select model_id, name, enabled, source, created_at from model order by name";
+    const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
+        output_price_micros from model order by name";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)
         .await)?)
 }
 
 pub async fn find(db: &Db, model_id: &str) -> Result<Option<ModelRow>, CoreError> {
-    const SQL: &str =
-        "select model_id, name, enabled, source, created_at from model where model_id = $1";
+    const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
+        output_price_micros from model where model_id = $1";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .bind(model_id)
         .fetch_optional(pool)
@@ -162,6 +165,27 @@ pub async fn delete(db: &Db, model_id: &str) -> Result<bool, CoreError> {
     const SQL: &str = "delete from model where model_id = $1 and source = 'admin'";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(model_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Sets a model's prices (per million tokens, in micro-units); false if there is no such model.
+pub async fn set_prices(
+    db: &Db,
+    model_id: &str,
+    input: Option<i64>,
+    output: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    const SQL: &str = "update model set input_price_micros = $2, output_price_micros = $3, \
+        updated_at = $4 where model_id = $1";
+    let n = on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(model_id)
+        .bind(input)
+        .bind(output)
+        .bind(now)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

@@ -43,12 +43,15 @@ pub struct TargetRow {
     pub upstream_id: String,
     pub upstream_model: String,
     pub weight: i64,
+    pub input_price_micros: Option<i64>,
+    pub output_price_micros: Option<i64>,
 }
 
 /// Enabled targets of enabled models, by model then target.
 pub async fn enabled_targets(db: &Db) -> Result<Vec<TargetRow>, CoreError> {
     const SQL: &str = "select m.name as model, m.created_at, t.target_id, t.upstream_id, \
-        t.upstream_model, t.weight from model m join model_target t on t.model_id = m.model_id \
+        t.upstream_model, t.weight, m.input_price_micros, m.output_price_micros \
+        from model m join model_target t on t.model_id = m.model_id \
         where m.enabled and t.enabled order by m.name, t.target_id";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)

@@ -15,7 +15,10 @@ use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
 use super::format::{self, Presented};
-use crate::server::{CoreError, Db, db};
+use crate::server::{
+    CoreError, Db, db,
+    limits::{Limits, Scope},
+};
 
 /// One usable key and its owner's permissions, as of the snapshot.
 #[derive(Debug)]
@@ -35,6 +38,8 @@ pub struct Entry {
     owner_enabled: bool,
     /// `None`: the owner may use every model.
     owner_models: Option<Arc<[String]>>,
+    key_limits: Limits,
+    owner_limits: Limits,
 }
 
 /// An authenticated `/v1` caller.
@@ -44,7 +49,12 @@ pub struct Principal(pub Arc<Entry>);
 impl Principal {
     /// A signed-in user calling `/v1` with an access token (where the deployment allows it):
     /// the user's own model permissions, no key.
-    pub fn for_user(user_id: String, username: String, models: Option<Vec<String>>) -> Self {
+    pub fn for_user(
+        user_id: String,
+        username: String,
+        models: Option<Vec<String>>,
+        limits: Limits,
+    ) -> Self {
         Self(Arc::new(Entry {
             api_key_id: String::new(),
             public_id: String::new(),
@@ -59,7 +69,20 @@ impl Principal {
             key_models: Vec::new(),
             owner_enabled: true,
             owner_models: models.map(Into::into),
+            key_limits: Limits::default(),
+            owner_limits: limits,
         }))
+    }
+
+    /// The limits that apply to this caller: the key's own and its owner's, where set.
+    pub fn limits(&self) -> impl Iterator<Item = (Scope, &str, &Limits)> {
+        let e = &self.0;
+        [
+            (Scope::Key, e.api_key_id.as_str(), &e.key_limits),
+            (Scope::User, e.user_id.as_str(), &e.owner_limits),
+        ]
+        .into_iter()
+        .filter(|(_, id, l)| !id.is_empty() && !l.is_unlimited())
     }
 
     /// The key used, if the caller used one.
@@ -176,6 +199,7 @@ impl KeyCache {
                     .unwrap_or_else(|| Arc::from(Vec::new()))
             });
             let foreign = row.format == "imported";
+            let (key_limits, owner_limits) = (row.key_limits(), row.owner_limits());
             let entry = Arc::new(Entry {
                 key_models: by_key_models.remove(&row.api_key_id).unwrap_or_default(),
                 api_key_id: row.api_key_id,
@@ -190,6 +214,8 @@ impl KeyCache {
                 cidrs,
                 owner_enabled: row.owner_enabled,
                 owner_models,
+                key_limits,
+                owner_limits,
             });
             if foreign {
                 snapshot.by_foreign_digest.insert(digest, entry.clone());

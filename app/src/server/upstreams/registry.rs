@@ -60,6 +60,25 @@ pub struct Model {
     /// Exists only because an upstream lists it.
     pub discovered: bool,
     pub targets: Vec<Arc<Target>>,
+    pub prices: Prices,
+}
+
+/// A model's prices, in micro-units of the deployment's currency per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prices {
+    pub input_micros: Option<i64>,
+    pub output_micros: Option<i64>,
+}
+
+impl Prices {
+    /// What `prompt` and `completion` tokens cost, rounded up to a whole micro-unit.
+    pub fn cost(&self, prompt: i64, completion: i64) -> i64 {
+        let part = |tokens: i64, price: Option<i64>| {
+            i128::from(tokens.max(0)) * i128::from(price.unwrap_or(0).max(0))
+        };
+        let total = part(prompt, self.input_micros) + part(completion, self.output_micros);
+        i64::try_from((total + 999_999) / 1_000_000).unwrap_or(i64::MAX)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +174,10 @@ impl Registry {
                     created_at: r.created_at,
                     discovered: false,
                     targets: Vec::new(),
+                    prices: Prices {
+                        input_micros: r.input_price_micros,
+                        output_micros: r.output_price_micros,
+                    },
                 })
                 .targets
                 .push(t);
@@ -178,6 +201,7 @@ impl Registry {
                 created_at: d.created_at,
                 discovered: true,
                 targets: Vec::new(),
+                prices: Prices::default(),
             });
             m.created_at = m.created_at.min(d.created_at);
             m.targets.push(t);

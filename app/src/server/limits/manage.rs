@@ -1,0 +1,120 @@
+//! Reading and setting limits. Administrators set users' limits; a key's limits may be set by
+//! its owner too (they can only narrow: the owner's own limits still apply). Everyone may read
+//! their own; an id the caller may not see is not found.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{Limits, Metric};
+use crate::server::{
+    CoreError, Services,
+    audit::{self, Event},
+    auth::CurrentUser,
+    db::{
+        self,
+        limits::{Holder, limits_of},
+    },
+};
+use crate::types::{LimitHolder, LimitsView, Role};
+
+/// The most any limit may be: far beyond any real use, small enough that sums cannot overflow.
+const MAX_LIMIT: i64 = 1 << 50;
+
+pub async fn get(
+    services: &Services,
+    caller: &CurrentUser,
+    holder: LimitHolder,
+    id: &str,
+) -> Result<LimitsView, CoreError> {
+    may_see(services, caller, holder, id).await?;
+    view(services, holder, id).await
+}
+
+pub async fn set(
+    services: &Services,
+    caller: &CurrentUser,
+    holder: LimitHolder,
+    id: &str,
+    limits: Limits,
+) -> Result<LimitsView, CoreError> {
+    may_see(services, caller, holder, id).await?;
+    if holder == LimitHolder::User {
+        caller.require_admin()?;
+    }
+    if let Some((field, message)) = limits.invalid() {
+        return Err(CoreError::invalid(field, message));
+    }
+    for m in Metric::ALL {
+        if m.limit(&limits).is_some_and(|n| n > MAX_LIMIT) {
+            return Err(CoreError::invalid(
+                m.name(),
+                format!("must be at most {MAX_LIMIT}"),
+            ));
+        }
+    }
+    if !db::limits::set_limits(&services.db, table(holder), id, &limits, Utc::now()).await? {
+        return Err(not_found(holder));
+    }
+    let (action, target) = match holder {
+        LimitHolder::User => ("user.set_limits", "user"),
+        LimitHolder::Key => ("api_key.set_limits", "api_key"),
+    };
+    let event = Event::new(caller.actor(), action)
+        .target(target, id)
+        .details(json!(limits));
+    audit::record(&services.db, &event).await?;
+    services.keys.reload(&services.db).await?;
+    view(services, holder, id).await
+}
+
+async fn view(services: &Services, holder: LimitHolder, id: &str) -> Result<LimitsView, CoreError> {
+    let limits = limits_of(&services.db, table(holder), id)
+        .await?
+        .ok_or_else(|| not_found(holder))?;
+    let now = Utc::now();
+    let (day_start, _) = Metric::TokensPerDay.window(now);
+    let (month_start, _) = Metric::TokensPerMonth.window(now);
+    let (tokens_today, tokens_this_month, cost_this_month_micros) =
+        db::limits::spent(&services.db, table(holder), id, day_start, month_start).await?;
+    Ok(LimitsView {
+        holder,
+        id: id.to_owned(),
+        limits,
+        tokens_today,
+        tokens_this_month,
+        cost_this_month_micros,
+    })
+}
+
+/// Users see their own limits, key owners their keys'; administrators everyone's.
+async fn may_see(
+    services: &Services,
+    caller: &CurrentUser,
+    holder: LimitHolder,
+    id: &str,
+) -> Result<(), CoreError> {
+    if caller.role == Role::Admin {
+        return Ok(());
+    }
+    let mine = match holder {
+        LimitHolder::User => id == caller.user_id,
+        LimitHolder::Key => db::keys::find(&services.db, id)
+            .await?
+            .is_some_and(|k| k.user_id == caller.user_id),
+    };
+    if mine { Ok(()) } else { Err(not_found(holder)) }
+}
+
+fn table(holder: LimitHolder) -> Holder {
+    match holder {
+        LimitHolder::User => Holder::User,
+        LimitHolder::Key => Holder::Key,
+    }
+}
+
+fn not_found(holder: LimitHolder) -> CoreError {
+    CoreError::NotFound(match holder {
+        LimitHolder::User => "user",
+        LimitHolder::Key => "API key",
+    })
+}

@@ -1,0 +1,28 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::{AppError, types::ModelInfo};
+
+/// `POST /api/models/set_prices` `{model_id, input_price_micros, output_price_micros}`: what a
+/// million prompt and completion tokens of the model cost, in micro-units of the deployment's
+/// currency (`null`: unpriced). Usage is priced, and cost budgets charged, from then on.
+#[server(prefix = "/api", endpoint = "models/set_prices", input = Json, client = crate::client::Gateway)]
+pub async fn set_model_prices(
+    model_id: String,
+    input_price_micros: Option<i64>,
+    output_price_micros: Option<i64>,
+) -> Result<ModelInfo, AppError> {
+    use crate::server::{api, models};
+    api::run(|call| async move {
+        let user = call.user().await?;
+        models::set_prices(
+            &call.services,
+            user.require_admin()?,
+            &model_id,
+            input_price_micros,
+            output_price_micros,
+        )
+        .await
+    })
+    .await
+}

@@ -1,0 +1,225 @@
+//! Holding `/v1` requests to their key's and user's limits: what a request may use, the 429 a
+//! refused one gets, and the `x-ratelimit-*` headers OpenAI's clients already read.
+
+use std::time::Duration;
+
+use app::server::{
+    Services,
+    keys::Principal,
+    limits::{Demand, Metric, RateHeaders, Refusal, Reservation, reservation::Window},
+    metrics::LimitLabels,
+    upstreams::registry::Prices,
+};
+use axum::http::{HeaderMap, HeaderValue};
+use serde_json::Value;
+
+use super::ApiError;
+use app::server::usage::Endpoint;
+
+/// Bytes of request body per token, for the prompt estimate: English averages about four
+/// characters a token; what the estimate misses is settled when the upstream reports usage.
+const BYTES_PER_TOKEN: usize = 4;
+
+/// What a request may use: its prompt, estimated from the body's size, and the most its answer
+/// may take (`max_completion_tokens` or `max_tokens`, times `n`; else `default_max_tokens`).
+pub fn demand(
+    json: &Value,
+    body_len: usize,
+    endpoint: Endpoint,
+    default_max_tokens: i64,
+    prices: &Prices,
+) -> Demand {
+    let prompt = i64::try_from(body_len.div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
+    let answer = match endpoint {
+        Endpoint::Embeddings => 0,
+        _ => {
+            let max = ["max_completion_tokens", "max_tokens"]
+                .iter()
+                .find_map(|f| json.get(*f).and_then(Value::as_i64))
+                .filter(|n| *n > 0)
+                .unwrap_or(default_max_tokens);
+            let n = json
+                .get("n")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                .clamp(1, 128);
+            max.saturating_mul(n)
+        }
+    };
+    Demand {
+        tokens: prompt.saturating_add(answer),
+        cost_micros: prices.cost(prompt, answer),
+    }
+}
+
+/// Reserves the request's demand from every limit of its key and user.
+pub async fn admit(
+    services: &Services,
+    who: &Principal,
+    demand: Demand,
+) -> Result<Reservation, ApiError> {
+    let subjects: Vec<_> = who.limits().collect();
+    if subjects.is_empty() {
+        return Ok(Reservation::none());
+    }
+    let refusal = match services
+        .limiter
+        .reserve(&subjects, demand, chrono::Utc::now())
+        .await
+    {
+        Ok(r) => return Ok(r),
+        Err(refusal) => refusal,
+    };
+    let (scope, limit) = refusal.labels();
+    services
+        .metrics
+        .limit_refusals
+        .get_or_create(&LimitLabels { scope, limit })
+        .inc();
+    Err(match refusal {
+        Refusal::Exhausted {
+            scope,
+            metric,
+            limit,
+            retry_after,
+            headers,
+        } => ApiError::RateLimited {
+            message: format!(
+                "limit reached for {} on this {}: {limit}; try again in {}",
+                describe(metric),
+                scope.name(),
+                go_duration(retry_after)
+            ),
+            kind: kind(metric),
+            code: code(metric),
+            retry_after: Some(retry_after),
+            headers,
+        },
+        Refusal::TooLarge {
+            scope,
+            metric,
+            limit,
+            requested,
+        } => ApiError::RateLimited {
+            message: format!(
+                "this request may use {requested}, more than the whole limit for {} on this \
+                 {}: {limit}; ask for fewer tokens (max_tokens)",
+                describe(metric),
+                scope.name()
+            ),
+            kind: kind(metric),
+            code: code(metric),
+            retry_after: None,
+            headers: RateHeaders::default(),
+        },
+        Refusal::Unavailable => ApiError::LimitsUnavailable,
+    })
+}
+
+fn describe(metric: Metric) -> &'static str {
+    match metric {
+        Metric::RequestsPerMinute => "requests per minute",
+        Metric::TokensPerMinute => "tokens per minute",
+        Metric::TokensPerDay => "tokens per day",
+        Metric::TokensPerMonth => "tokens per month",
+        Metric::CostPerMonth => "spending per month (micro-units)",
+    }
+}
+
+/// OpenAI's error `type` for a refusal of this kind.
+fn kind(metric: Metric) -> &'static str {
+    match metric {
+        Metric::RequestsPerMinute => "requests",
+        Metric::TokensPerMinute => "tokens",
+        _ => "insufficient_quota",
+    }
+}
+
+fn code(metric: Metric) -> &'static str {
+    match metric {
+        Metric::RequestsPerMinute | Metric::TokensPerMinute => "rate_limit_exceeded",
+        _ => "insufficient_quota",
+    }
+}
+
+/// Sets `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` as OpenAI does.
+pub fn write_headers(rate: &RateHeaders, headers: &mut HeaderMap) {
+    let mut put = |what: &str, w: &Window| {
+        for (name, value) in [
+            ("limit", w.limit.to_string()),
+            ("remaining", w.remaining.to_string()),
+            ("reset", go_duration(w.reset)),
+        ] {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::try_from(format!("x-ratelimit-{name}-{what}")),
+                HeaderValue::try_from(value),
+            ) {
+                headers.insert(n, v);
+            }
+        }
+    };
+    if let Some(w) = &rate.requests {
+        put("requests", w);
+    }
+    if let Some(w) = &rate.tokens {
+        put("tokens", w);
+    }
+}
+
+/// A duration as OpenAI writes its reset headers: `850ms`, `42s`, `6m0s`, `1h2m3s`.
+fn go_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs() + u64::from(d.subsec_millis() >= 500);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_durations_read_like_openais() {
+        assert_eq!(go_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(go_duration(Duration::from_secs(42)), "42s");
+        assert_eq!(go_duration(Duration::from_secs(360)), "6m0s");
+        assert_eq!(go_duration(Duration::from_secs(3723)), "1h2m3s");
+    }
+
+    #[test]
+    fn demand_counts_the_prompt_and_the_largest_answer() {
+        let prices = Prices::default();
+        let json = serde_json::json!({ "max_tokens": 100, "n": 2 });
+        let d = demand(&json, 400, Endpoint::ChatCompletions, 4096, &prices);
+        assert_eq!(d.tokens, 100 + 200);
+        let d = demand(
+            &serde_json::json!({}),
+            8,
+            Endpoint::ChatCompletions,
+            4096,
+            &prices,
+        );
+        assert_eq!(d.tokens, 2 + 4096);
+        let d = demand(
+            &serde_json::json!({ "max_tokens": 5 }),
+            8,
+            Endpoint::Embeddings,
+            4096,
+            &prices,
+        );
+        assert_eq!(d.tokens, 2);
+        let priced = Prices {
+            input_micros: Some(1_000_000),
+            output_micros: Some(2_000_000),
+        };
+        let d = demand(&json, 400, Endpoint::ChatCompletions, 4096, &priced);
+        assert_eq!(d.cost_micros, 100 + 2 * 200);
+    }
+}
