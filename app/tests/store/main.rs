@@ -5,6 +5,7 @@
 
 mod audit;
 mod schema;
+mod usage;
 mod users;
 
 pub(crate) use app::on_both_backends;

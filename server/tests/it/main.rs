@@ -12,6 +12,7 @@ mod console_keys;
 mod health;
 mod keys;
 mod limits;
+mod metrics;
 mod mock_upstream;
 mod openai_sdk;
 mod proxy;

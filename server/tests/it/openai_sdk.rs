@@ -9,7 +9,7 @@ use crate::{
     mock_upstream::MockUpstream,
 };
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Ok(p) = std::env::var("PORTCULLIS_TEST_PYTHON") {
         return p.into();
     }
