@@ -8,6 +8,7 @@ mod feedback;
 pub mod format;
 mod guard;
 mod layout;
+mod limits;
 mod pager;
 pub mod range;
 
@@ -17,4 +18,5 @@ pub use copy::CopyButton;
 pub use feedback::{Empty, ErrorNotice, Loading, SuccessNotice, describe};
 pub use guard::Protected;
 pub use layout::Layout;
+pub use limits::LimitsEditor;
 pub use pager::Pager;

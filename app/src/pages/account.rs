@@ -4,9 +4,10 @@ use leptos_router::components::A;
 use crate::{
     AppError,
     client::{call, sign_out_locally},
-    components::{ConfirmButton, ErrorNotice, Protected},
+    components::{ConfirmButton, ErrorNotice, LimitsEditor, Protected},
     server_fns::auth::logout_all,
     session::use_session,
+    types::LimitHolder,
 };
 
 #[component]
@@ -49,6 +50,7 @@ fn AccountBody() -> impl IntoView {
                         Some(list) => list.join(", "),
                     }}</dd>
                 </dl>
+                <LimitsEditor holder=LimitHolder::User id=m.user.user_id.clone() editable=false />
             })}
             <ErrorNotice error=error />
             <div class="actions">

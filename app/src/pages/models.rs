@@ -3,6 +3,7 @@
 
 mod model_form;
 mod model_list;
+mod prices;
 mod target_rows;
 mod upstream_form;
 mod upstream_list;

@@ -9,7 +9,7 @@ use crate::{
     client::call,
     components::{
         BarChart, Empty, ErrorNotice, Loading, Pager, Protected, download,
-        format::{count, when},
+        format::{count, money, when},
         range,
     },
     server_fns::{
@@ -201,6 +201,7 @@ pub fn SummaryView(s: UsageSummary) -> impl IntoView {
             <div class="stat"><span class="stat-label">"Failed"</span><span class="stat-value">{count(s.errors)}</span></div>
             <div class="stat"><span class="stat-label">"Tokens in"</span><span class="stat-value">{count(s.prompt_tokens)}</span></div>
             <div class="stat"><span class="stat-label">"Tokens out"</span><span class="stat-value">{count(s.completion_tokens)}</span></div>
+            <div class="stat"><span class="stat-label">"Cost"</span><span class="stat-value">{money(s.cost_micros)}</span></div>
         </div>
         {if s.series.is_empty() {
             view! { <Empty text="No requests in this period." /> }.into_any()

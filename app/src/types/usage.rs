@@ -32,6 +32,9 @@ pub struct UsageSummary {
     pub errors: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// At the models' prices, in micro-units of the deployment's currency.
+    #[serde(default)]
+    pub cost_micros: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,8 @@ pub struct UsagePoint {
     pub errors: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    #[serde(default)]
+    pub cost_micros: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +75,8 @@ pub struct UsageEventInfo {
     pub completion_tokens: i64,
     pub total_ms: i64,
     pub ttfb_ms: Option<i64>,
+    #[serde(default)]
+    pub cost_micros: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -394,3 +394,85 @@ async fn an_idle_instance_gives_its_unspent_allowance_back_for_others() {
     follower.stop(&a.services).await;
     a.db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_monthly_budget_is_charged_at_the_models_prices() {
+    let up = MockUpstream::start("alpha").await;
+    let (app, key, _) = limited(
+        Backend::Sqlite,
+        &up,
+        json!({ "cost_per_month_micros": 500 }),
+        GatewaySettings::default(),
+    )
+    .await;
+    let (_, admin) = app.admin().await;
+    let models = app.call("/api/models/list", json!({}), Some(&admin)).await;
+    let llama = models
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "llama")
+        .unwrap();
+    // 1 micro-unit per prompt token, 2 per completion token.
+    let priced = app
+        .call(
+            "/api/models/set_prices",
+            json!({ "model_id": llama["model_id"], "input_price_micros": 1_000_000, "output_price_micros": 2_000_000 }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        priced.body["output_price_micros"], 2_000_000,
+        "{}",
+        priced.body
+    );
+    let negative = json!({ "model_id": llama["model_id"], "input_price_micros": -1, "output_price_micros": null });
+    app.call("/api/models/set_prices", negative, Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid");
+
+    // Each answer costs 3 × 1 + 100 × 2 = 203; a reservation holds about 220.
+    let statuses: Vec<StatusCode> = join_all((0..3).map(|_| async {
+        post_with_headers(&app, "/v1/chat/completions", &key, chat(100))
+            .await
+            .0
+    }))
+    .await;
+    let mut sequential = Vec::new();
+    for _ in 0..3 {
+        sequential.push(post_with_headers(&app, "/v1/chat/completions", &key, chat(100)).await);
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count()
+        + sequential.iter().filter(|r| r.0 == StatusCode::OK).count();
+    assert_eq!(ok, 2, "{statuses:?}");
+    let refused = sequential
+        .iter()
+        .find(|r| r.0 == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    assert!(refused.2.contains("insufficient_quota"), "{}", refused.2);
+
+    app.services.shutdown().await;
+    assert_eq!(
+        app.db
+            .scalar(
+                "select cast(sum(cost_micros) as bigint) from usage_event",
+                &[]
+            )
+            .await,
+        2 * 203
+    );
+    assert_eq!(
+        app.db
+            .scalar(
+                "select cast(sum(cost_micros) as bigint) from usage_daily",
+                &[]
+            )
+            .await,
+        2 * 203
+    );
+    let summary = app
+        .call("/api/usage/summary", json!({}), Some(&admin))
+        .await;
+    assert_eq!(summary.body["cost_micros"], 2 * 203, "{}", summary.body);
+}

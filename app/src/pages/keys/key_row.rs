@@ -3,9 +3,9 @@ use leptos::prelude::*;
 use crate::{
     AppError,
     client::call,
-    components::{ConfirmButton, CopyButton, describe, format::when_or},
+    components::{ConfirmButton, CopyButton, LimitsEditor, describe, format::when_or},
     server_fns::keys::{delete_key, reveal_key, revoke_key, rotate_key, update_key},
-    types::KeyInfo,
+    types::{KeyInfo, LimitHolder},
 };
 
 /// What a row is doing: nothing, or an action's outcome to show under it.
@@ -21,6 +21,7 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
     let outcome = RwSignal::new(None::<Outcome>);
     let busy = RwSignal::new(false);
     let grace = RwSignal::new("0".to_owned());
+    let limits_open = RwSignal::new(false);
 
     // Runs one action on this key; a secret it returns is shown once, under the row.
     let act = move |title: &'static str, id: String, what: &'static str| {
@@ -71,7 +72,14 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
         key.models.join(", ")
     };
     let columns = if show_owner { 8 } else { 7 };
-    let (id1, id2, id3, id4, id5) = (id.clone(), id.clone(), id.clone(), id.clone(), id);
+    let (id1, id2, id3, id4, id5, id6) = (
+        id.clone(),
+        id.clone(),
+        id.clone(),
+        id.clone(),
+        id.clone(),
+        id,
+    );
     let enabled = key.enabled;
     view! {
         <tr data-key-name=key.name.clone()>
@@ -84,6 +92,8 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
             <td><span class=status.1>{status.0}</span></td>
             <td class="row-actions">
                 <Show when=move || live>
+                    <button type="button" class="button subtle" aria-expanded=move || limits_open.get().to_string()
+                        on:click=move |_| limits_open.update(|o| *o = !*o)>"Limits"</button>
                     <button type="button" class="button subtle" disabled=move || busy.get()
                         on:click={ let id = id1.clone(); move |_| act("The key", id.clone(), "reveal") }>
                         "Reveal"
@@ -118,6 +128,13 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
                 />
             </td>
         </tr>
+        {move || limits_open.get().then(|| view! {
+            <tr class="row-detail">
+                <td colspan=columns>
+                    <LimitsEditor holder=LimitHolder::Key id=id6.clone() editable=true />
+                </td>
+            </tr>
+        })}
         {move || outcome.get().map(|o| view! {
             <tr class="row-detail">
                 <td colspan=columns>

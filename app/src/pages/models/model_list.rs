@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::model_form::ModelEdit;
+use super::{model_form::ModelEdit, prices::ModelPrices};
 use crate::{
     AppError,
     client::call,
@@ -107,6 +107,7 @@ pub fn ModelList(
                                                 Source::Discovered => "discovered",
                                                 Source::Admin => "added here",
                                             }}</span>
+                                            {m.model_id.is_some().then(|| view! { <ModelPrices model=m.clone() /> })}
                                         </td>
                                         <td class="row-actions">
                                             <Show when=move || editable>

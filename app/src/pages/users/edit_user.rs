@@ -3,11 +3,11 @@ use leptos::prelude::*;
 use crate::{
     AppError,
     client::call,
-    components::{ConfirmButton, CopyButton, ErrorNotice},
+    components::{ConfirmButton, CopyButton, ErrorNotice, LimitsEditor},
     server_fns::users::{
         delete_user, get_user_permissions, reset_user_password, set_user_permissions, update_user,
     },
-    types::{Role, UserInfo},
+    types::{LimitHolder, Role, UserInfo},
 };
 
 /// One user's settings: role, status, email, models and key creation; password reset; delete.
@@ -147,6 +147,7 @@ pub fn EditUser(
                     </fieldset>
                 </Show>
             </div>
+            <LimitsEditor holder=LimitHolder::User id=id.clone() editable=true />
             <div class="actions">
                 <button type="button" class="button primary" disabled=move || save.pending().get()
                     on:click=move |_| { saved.set(None); save.dispatch(()); }>"Save"</button>

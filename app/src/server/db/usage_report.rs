@@ -25,7 +25,8 @@ macro_rules! series_sql {
     ($table:literal) => {
         concat!(
             "select bucket_start_ms, cast(sum(requests) as bigint), cast(sum(errors) as bigint), \
-             cast(sum(prompt_tokens) as bigint), cast(sum(completion_tokens) as bigint) from ",
+             cast(sum(prompt_tokens) as bigint), cast(sum(completion_tokens) as bigint), \
+             cast(sum(cost_micros) as bigint) from ",
             $table,
             where_rollup!(),
             "group by bucket_start_ms order by bucket_start_ms"
@@ -45,9 +46,9 @@ macro_rules! top_sql {
     };
 }
 
-pub type SeriesRow = (i64, i64, i64, i64, i64);
+pub type SeriesRow = (i64, i64, i64, i64, i64, i64);
 
-/// Per bucket: start, requests, errors, prompt tokens, completion tokens.
+/// Per bucket: start, requests, errors, prompt tokens, completion tokens, cost.
 pub async fn series(db: &Db, f: &Filter<'_>, hourly: bool) -> Result<Vec<SeriesRow>, CoreError> {
     let sql = if hourly {
         series_sql!("usage_hourly")
@@ -101,6 +102,7 @@ pub struct EventRow {
     pub completion_tokens: i64,
     pub total_ms: i64,
     pub ttfb_ms: Option<i64>,
+    pub cost_micros: i64,
 }
 
 macro_rules! where_events {
@@ -120,7 +122,7 @@ pub async fn events(
     const ROWS: &str = concat!(
         "select e.created_ms, e.user_id, u.username, e.api_key_id, k.name as key_name, e.model, \
          e.endpoint, e.status, e.outcome, e.streamed, e.prompt_tokens, e.completion_tokens, \
-         e.total_ms, e.ttfb_ms from usage_event e \
+         e.total_ms, e.ttfb_ms, e.cost_micros from usage_event e \
          left join app_user u on u.user_id = e.user_id \
          left join api_key k on k.api_key_id = e.api_key_id",
         where_events!(),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::components::format::money;
 use crate::server::{
     CoreError, Services,
     auth::CurrentUser,
@@ -83,12 +84,13 @@ pub async fn summary(
     let series: Vec<UsagePoint> = rows
         .into_iter()
         .map(
-            |(start, requests, errors, prompt_tokens, completion_tokens)| UsagePoint {
+            |(start, requests, errors, prompt_tokens, completion_tokens, cost_micros)| UsagePoint {
                 start: at(start),
                 requests,
                 errors,
                 prompt_tokens,
                 completion_tokens,
+                cost_micros,
             },
         )
         .collect();
@@ -97,6 +99,7 @@ pub async fn summary(
         errors: series.iter().map(|p| p.errors).sum(),
         prompt_tokens: series.iter().map(|p| p.prompt_tokens).sum(),
         completion_tokens: series.iter().map(|p| p.completion_tokens).sum(),
+        cost_micros: series.iter().map(|p| p.cost_micros).sum(),
         since: r.since,
         until: r.until,
         bucket: if hourly { "hour" } else { "day" }.to_owned(),
@@ -138,7 +141,7 @@ pub async fn export(
     let r = resolve(caller, f)?;
     let (rows, _) = usage_report::events(&services.db, &r.bind(), EXPORT_LIMIT, 0).await?;
     let mut csv = String::from(
-        "time,user,key,model,endpoint,status,outcome,streamed,prompt_tokens,completion_tokens,total_ms,ttfb_ms\n",
+        "time,user,key,model,endpoint,status,outcome,streamed,prompt_tokens,completion_tokens,cost,total_ms,ttfb_ms\n",
     );
     for e in rows.into_iter().map(to_info) {
         let fields = [
@@ -152,6 +155,7 @@ pub async fn export(
             e.streamed.to_string(),
             e.prompt_tokens.to_string(),
             e.completion_tokens.to_string(),
+            money(e.cost_micros),
             e.total_ms.to_string(),
             e.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
         ];
@@ -203,5 +207,6 @@ fn to_info(e: usage_report::EventRow) -> UsageEventInfo {
         completion_tokens: e.completion_tokens,
         total_ms: e.total_ms,
         ttfb_ms: e.ttfb_ms,
+        cost_micros: e.cost_micros,
     }
 }

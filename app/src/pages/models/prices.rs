@@ -1,0 +1,65 @@
+//! A declared model's prices per million prompt and completion tokens, which usage costs and
+//! monthly budgets are computed from.
+
+use leptos::prelude::*;
+
+use crate::{
+    AppError,
+    client::call,
+    components::{
+        ErrorNotice, SuccessNotice,
+        format::{money, parse_money},
+    },
+    server_fns::models::set_model_prices,
+    types::ModelInfo,
+};
+
+#[component]
+pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
+    let id = model.model_id.clone().unwrap_or_default();
+    let shown = |p: Option<i64>| p.map(money).unwrap_or_default();
+    let input = RwSignal::new(shown(model.input_price_micros));
+    let output = RwSignal::new(shown(model.output_price_micros));
+    let error = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(None::<String>);
+    let save = Action::new_local(move |_: &()| {
+        let id = id.clone();
+        let prices = parse_money(&input.get_untracked())
+            .map_err(|m| AppError::invalid("input_price", m))
+            .and_then(|i| {
+                parse_money(&output.get_untracked())
+                    .map_err(|m| AppError::invalid("output_price", m))
+                    .map(|o| (i, o))
+            });
+        async move {
+            let (i, o) = prices?;
+            call(|| set_model_prices(id.clone(), i, o)).await
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => {
+            error.set(None);
+            saved.set(Some("Prices saved.".to_owned()));
+        }
+        Some(Err(e)) => {
+            saved.set(None);
+            error.set(Some(e));
+        }
+        None => {}
+    });
+    let name = model.name.clone();
+    view! {
+        <div class="prices" role="group" aria-label=format!("Prices of {name}")>
+            <label>"Prompt, per 1M tokens"
+                <input type="text" inputmode="decimal" placeholder="unpriced" bind:value=input />
+            </label>
+            <label>"Completion, per 1M tokens"
+                <input type="text" inputmode="decimal" placeholder="unpriced" bind:value=output />
+            </label>
+            <button type="button" class="button subtle" disabled=move || save.pending().get()
+                on:click=move |_| { saved.set(None); save.dispatch(()); }>"Save prices"</button>
+        </div>
+        <ErrorNotice error=error />
+        <SuccessNotice message=saved />
+    }
+}
