@@ -40,7 +40,7 @@ test('an administrator creates a user limited to one model, and a key of their o
   await page.locator('tr[data-username="alice"]').getByRole('button', { name: 'Edit' }).click();
   await page.getByLabel('May use every model').uncheck();
   await page.getByLabel('llama', { exact: true }).check();
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Saved the changes to alice.')).toBeVisible();
   await shot(page, info.outputPath('users.png'));
 
@@ -68,7 +68,7 @@ test('an administrator creates a user limited to one model, and a key of their o
   expect(await page.content()).not.toContain('sk-spare-secret');
   await spare.getByRole('button', { name: 'Edit' }).click();
   await page.getByLabel('Remove the stored API key').check();
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.locator('tr[data-upstream="spare"]')).toContainText('None');
 
   // A model mapped onto it, then given another weight.
@@ -82,7 +82,7 @@ test('an administrator creates a user limited to one model, and a key of their o
   await mapped.getByRole('button', { name: 'Edit' }).click();
   const panel = page.getByRole('group', { name: 'Edit spare-llama' });
   await panel.getByLabel('Weight 1').fill('3');
-  await panel.getByRole('button', { name: 'Save' }).click();
+  await panel.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.locator('tr[data-model="spare-llama"]')).toContainText('spare as llama (weight 3)');
   await shot(page, info.outputPath('models.png'));
 
@@ -233,4 +233,64 @@ test('the usage page shows the requests just made, and the playground streams an
   await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
   await expect(page.getByText('llama', { exact: true })).toBeVisible();
   await shot(page, info.outputPath('account.png'));
+});
+
+test('limits: an administrator prices a model and caps a user', async ({ page }, info) => {
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('link', { name: 'Models' }).click();
+  const prices = page.getByRole('group', { name: 'Prices of llama' });
+  await prices.getByLabel('Prompt, per 1M tokens').fill('0.5');
+  await prices.getByLabel('Completion, per 1M tokens').fill('1.5');
+  await prices.getByRole('button', { name: 'Save prices' }).click();
+  await expect(page.getByText('Prices saved.')).toBeVisible();
+
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.locator('tr[data-username="alice"]').getByRole('button', { name: 'Edit' }).click();
+  const limits = page.getByRole('group', { name: 'Limits for this user (all their keys together)' });
+  // A typo is explained, and nothing is saved.
+  await limits.getByLabel('Tokens per day').fill('lots');
+  await limits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(limits.getByRole('alert')).toContainText('`lots` is not a whole number');
+  await limits.getByLabel('Tokens per day').fill('');
+  await limits.getByLabel('Requests per minute').fill('2');
+  await limits.getByLabel('Monthly budget').fill('25.50');
+  await limits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(limits.getByText('Limits saved; they apply from the next request.')).toBeVisible();
+  await shot(page, info.outputPath('user-limits.png'));
+});
+
+test('limits: the user sees her cap, limits a key of her own, and gets 429 past the cap', async ({ page, request }, info) => {
+  await signIn(page, 'alice', ALICE_PASSWORD);
+  await expect(page.getByRole('heading', { name: 'Welcome, alice' })).toBeVisible();
+  await page.getByRole('link', { name: 'alice' }).click();
+  const own = page.getByRole('group', { name: 'Limits for this user (all their keys together)' });
+  await expect(own.getByLabel('Requests per minute')).toHaveValue('2');
+  await expect(own.getByLabel('Requests per minute')).toBeDisabled();
+  await expect(own.getByLabel('Monthly budget')).toHaveValue('25.5');
+
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('capped');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const key = (await page.getByTestId('new-key').locator('.secret-value').textContent()) ?? '';
+  await page.locator('tr[data-key-name="capped"]').getByRole('button', { name: 'Limits' }).click();
+  const keyLimits = page.getByRole('group', { name: 'Limits for this key (its owner\'s limits apply too)' });
+  await keyLimits.getByLabel('Tokens per minute').fill('100000');
+  await keyLimits.getByRole('button', { name: 'Save limits' }).click();
+  await expect(keyLimits.getByText('Limits saved; they apply from the next request.')).toBeVisible();
+  await shot(page, info.outputPath('key-limits.png'));
+
+  // Fixed one-minute windows: keep the three requests inside one.
+  const second = new Date().getUTCSeconds();
+  if (second > 50) await page.waitForTimeout((61 - second) * 1000);
+  const chat = () => request.post('/v1/chat/completions', {
+    headers: { authorization: `Bearer ${key}` },
+    data: { model: 'llama', messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 },
+  });
+  expect((await chat()).status()).toBe(200);
+  expect((await chat()).status()).toBe(200);
+  const refused = await chat();
+  expect(refused.status()).toBe(429);
+  expect(Number(refused.headers()['retry-after'])).toBeGreaterThan(0);
+  expect(refused.headers()['x-ratelimit-limit-requests']).toBe('2');
+  expect((await refused.json()).error.code).toBe('rate_limit_exceeded');
 });
