@@ -143,6 +143,10 @@ pub enum KeyReveal {
 }
 
 #[derive(Debug, Clone, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; boxing would only complicate clap's derive"
+)]
 pub enum Command {
     /// Run the gateway: web UI, management API and the /v1 proxy (the default)
     Serve(ServeArgs),

@@ -144,42 +144,25 @@ pub enum FailMode {
 mod tests {
     use super::*;
 
+    fn ms(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .timestamp_millis()
+    }
+
     #[test]
     fn windows_are_utc_minutes_days_and_calendar_months() {
         let t = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 30).unwrap();
-        let (s, e) = Metric::RequestsPerMinute.window(t);
-        assert_eq!(e - s, 60_000);
+        let minute = (ms(2026, 12, 31, 23, 59), ms(2027, 1, 1, 0, 0));
+        let day = (ms(2026, 12, 31, 0, 0), ms(2027, 1, 1, 0, 0));
+        let month = (ms(2026, 12, 1, 0, 0), ms(2027, 1, 1, 0, 0));
+        assert_eq!(Metric::RequestsPerMinute.window(t), minute);
+        assert_eq!(Metric::TokensPerDay.window(t), day);
+        assert_eq!(Metric::CostPerMonth.window(t), month);
+        let february = Utc.with_ymd_and_hms(2028, 2, 29, 12, 0, 0).unwrap();
         assert_eq!(
-            s,
-            Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        let (s, e) = Metric::TokensPerDay.window(t);
-        assert_eq!(
-            s,
-            Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        assert_eq!(
-            e,
-            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        let (s, e) = Metric::CostPerMonth.window(t);
-        assert_eq!(
-            s,
-            Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
-                .unwrap()
-                .timestamp_millis()
-        );
-        assert_eq!(
-            e,
-            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0)
-                .unwrap()
-                .timestamp_millis()
+            Metric::TokensPerMonth.window(february),
+            (ms(2028, 2, 1, 0, 0), ms(2028, 3, 1, 0, 0))
         );
     }
 }
