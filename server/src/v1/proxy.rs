@@ -104,28 +104,22 @@ async fn forward(
             param: Some("model"),
         })?
         .to_owned();
-    if state.services.registry.model(&model).is_some() {
+    let services = &state.services;
+    let routed = services.registry.model(&model);
+    if routed.is_some() {
         *label = Some(model.clone());
     }
     if !who.may_use(&model) {
         return Err(ApiError::ModelNotAllowed(model));
     }
-    let targets = state
-        .services
-        .registry
-        .targets(&model)
-        .ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
+    let routed = routed.ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
+    let targets = routed.ordered();
+    let prices = routed.prices;
     let kind = match endpoint {
         "chat/completions" => Endpoint::ChatCompletions,
         "completions" => Endpoint::Completions,
         _ => Endpoint::Embeddings,
     };
-    let services = &state.services;
-    let prices = services
-        .registry
-        .model(&model)
-        .map(|m| m.prices)
-        .unwrap_or_default();
     let demand = limits::demand(
         &json,
         body.len(),

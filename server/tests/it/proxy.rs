@@ -434,8 +434,9 @@ async fn an_upstream_that_never_answers_gets_504_and_a_cool_down() {
     let health = app
         .services
         .registry
-        .targets("llama")
+        .model("llama")
         .unwrap()
+        .ordered()
         .into_iter()
         .map(|t| (t.upstream.name.clone(), t.health.snapshot()))
         .collect::<HashMap<_, _>>();

@@ -257,15 +257,16 @@ impl Registry {
     pub fn health(&self, target_id: &str) -> Option<Arc<Health>> {
         self.current().health.get(target_id).cloned()
     }
+}
 
-    /// The model's targets in the order to try them: those not cooling down first, fewest
+impl Model {
+    /// Its targets in the order to try them: those not cooling down first, fewest
     /// requests in flight per unit of weight first, ties broken at random in proportion to
     /// weight; cooling ones last, as a last resort.
-    pub fn targets(&self, model: &str) -> Option<Vec<Arc<Target>>> {
-        let model = self.model(model)?;
+    pub fn ordered(&self) -> Vec<Arc<Target>> {
         let now = Instant::now();
         let mut rng = rand::rng();
-        let mut scored: Vec<(bool, f64, f64, &Arc<Target>)> = model
+        let mut scored: Vec<(bool, f64, f64, &Arc<Target>)> = self
             .targets
             .iter()
             .map(|t| {
@@ -280,7 +281,7 @@ impl Registry {
                 .then(a.1.total_cmp(&b.1))
                 .then(a.2.total_cmp(&b.2))
         });
-        Some(scored.into_iter().map(|s| s.3.clone()).collect())
+        scored.into_iter().map(|s| s.3.clone()).collect()
     }
 }
 
