@@ -1,6 +1,6 @@
-//! Reading and setting limits. Administrators set users' limits; a key's limits may be set by
-//! its owner too (they can only narrow: the owner's own limits still apply). Everyone may read
-//! their own; an id the caller may not see is not found.
+//! Reading and setting limits. Administrators set users' limits; a key's owner may tighten the
+//! key's (never raise or lift one already set). Everyone may read their own; an id the caller
+//! may not see is not found.
 
 use chrono::Utc;
 use serde_json::json;
@@ -41,6 +41,9 @@ pub async fn set(
     if holder == LimitHolder::User {
         caller.require_admin()?;
     }
+    if caller.role != Role::Admin {
+        only_tighter(services, holder, id, &limits).await?;
+    }
     if let Some((field, message)) = limits.invalid() {
         return Err(CoreError::invalid(field, message));
     }
@@ -65,6 +68,30 @@ pub async fn set(
     audit::record(&services.db, &event).await?;
     services.keys.reload(&services.db).await?;
     view(services, holder, id).await
+}
+
+/// An owner may tighten their key's limits, never raise or lift one already set (perhaps by an
+/// administrator).
+async fn only_tighter(
+    services: &Services,
+    holder: LimitHolder,
+    id: &str,
+    new: &Limits,
+) -> Result<(), CoreError> {
+    let current = limits_of(&services.db, table(holder), id)
+        .await?
+        .ok_or_else(|| not_found(holder))?;
+    for m in Metric::ALL {
+        if let Some(now) = m.limit(&current)
+            && m.limit(new).is_none_or(|n| n > now)
+        {
+            return Err(CoreError::invalid(
+                m.name(),
+                format!("only an administrator can raise or remove this limit (now {now})"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn view(services: &Services, holder: LimitHolder, id: &str) -> Result<LimitsView, CoreError> {
