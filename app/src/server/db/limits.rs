@@ -72,10 +72,11 @@ pub async fn used(db: &Db, row: LedgerRow<'_>) -> Result<i64, CoreError> {
     Ok(used.unwrap_or(0))
 }
 
-/// Forgets windows that started before `before_ms`; returns how many.
-pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, CoreError> {
-    const PRUNE: &str = "delete from limit_ledger where window_start_ms < $1";
+/// Forgets the metric's windows that started before `before_ms`; returns how many.
+pub async fn prune(db: &Db, metric: i32, before_ms: i64) -> Result<u64, CoreError> {
+    const PRUNE: &str = "delete from limit_ledger where metric = $1 and window_start_ms < $2";
     let n = on_pool!(db, |pool| sqlx::query(PRUNE)
+        .bind(metric)
         .bind(before_ms)
         .execute(pool)
         .await

@@ -22,9 +22,6 @@ use crate::server::{
 /// a ledger write only every few requests.
 const LEASE_PARTS: i64 = 20;
 
-/// Ledger windows older than this are deleted by [`Limiter::prune`] (longer than any window).
-const LEDGER_KEEP_MS: i64 = 62 * 24 * 3_600_000;
-
 #[derive(Debug, Clone, Copy)]
 pub struct LimiterSettings {
     pub on_database_error: FailMode,
@@ -313,8 +310,16 @@ impl Limiter {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Deletes ledger rows of windows long ended; returns how many.
+    /// Deletes the ledger rows of every window before the previous one (minute rows would
+    /// otherwise pile up); returns how many.
     pub async fn prune(&self, now: DateTime<Utc>) -> Result<u64, CoreError> {
-        ledger::prune(&self.db, now.timestamp_millis() - LEDGER_KEEP_MS).await
+        let mut deleted = 0;
+        for metric in Metric::ALL {
+            let (current, _) = metric.window(now);
+            let before = DateTime::from_timestamp_millis(current - 1).unwrap_or(now);
+            let (previous, _) = metric.window(before);
+            deleted += ledger::prune(&self.db, metric as i32, previous).await?;
+        }
+        Ok(deleted)
     }
 }
