@@ -210,8 +210,8 @@ impl Limiter {
                     b.seen_used = used;
                     return Err(Some(b.window(now_ms)));
                 }
-                Ok(Err(e)) => return self.unreachable(key, need, &e.to_string(), now_ms),
-                Err(_) => return self.unreachable(key, need, "lease timed out", now_ms),
+                Ok(Err(e)) => return self.unreachable(key, amount, &e.to_string(), now_ms),
+                Err(_) => return self.unreachable(key, amount, "lease timed out", now_ms),
             }
         }
         let buckets = self.buckets();
@@ -240,7 +240,7 @@ impl Limiter {
     fn unreachable(
         &self,
         key: &BucketKey,
-        need: i64,
+        amount: i64,
         error: &str,
         now_ms: i64,
     ) -> Result<Window, Option<Window>> {
@@ -251,9 +251,10 @@ impl Limiter {
         // Fail open: count it here and write it to the ledger when it is back.
         let mut buckets = self.buckets();
         let b = buckets.entry(key.clone()).or_default();
+        let need = (amount - b.free()).max(0);
         b.granted += need;
         b.owed += need;
-        b.consumed += need;
+        b.consumed += amount;
         b.in_flight += 1;
         b.busy = true;
         Ok(b.window(now_ms))
