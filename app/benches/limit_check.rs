@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use app::server::{
-    limits::{Demand, Limiter, LimiterSettings, Limits, Scope},
+    limits::{Demand, LimitHolder, Limiter, LimiterSettings, Limits},
     testing::TestDb,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -30,8 +30,8 @@ fn bench(c: &mut Criterion) {
         cost_micros: 0,
     };
     let subjects = [
-        (Scope::Key, "01JKEY000001", &key),
-        (Scope::User, "01JUSER00001", &user),
+        (LimitHolder::Key, "01JKEY000001", &key),
+        (LimitHolder::User, "01JUSER00001", &user),
     ];
     c.bench_function("reserve_and_settle_four_limits", |b| {
         b.iter(|| {

@@ -22,7 +22,7 @@ pub mod reservation;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-pub use crate::types::Limits;
+pub use crate::types::{LimitHolder, Limits};
 pub use limiter::{Limiter, LimiterSettings};
 pub use reservation::{Demand, RateHeaders, Refusal, Reservation};
 
@@ -105,14 +105,8 @@ fn month_window(now: DateTime<Utc>) -> (i64, i64) {
     (at(y, m), at(ny, nm))
 }
 
-/// Whose limit: a user's (all their keys and sessions together) or one key's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    User,
-    Key,
-}
-
-impl Scope {
+/// Whose limit, as metrics name it and as `limit_ledger` stores it.
+impl LimitHolder {
     pub fn name(self) -> &'static str {
         match self {
             Self::User => "user",

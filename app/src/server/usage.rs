@@ -17,7 +17,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The path under `/v1`, as metrics label it.
+    /// The path under `/v1`, as clients and upstreams call it and metrics label it.
     pub fn name(self) -> &'static str {
         match self {
             Self::ChatCompletions => "chat/completions",

@@ -25,7 +25,12 @@ impl Limits {
         *self == Self::default()
     }
 
-    /// The first limit that is not a positive number, as `(field, message)`.
+    /// The most any limit may be: far beyond any real use, small enough that sums cannot
+    /// overflow.
+    pub const MAX: i64 = 1 << 50;
+
+    /// The first limit that is not a positive number up to [`Limits::MAX`], as
+    /// `(field, message)`.
     pub fn invalid(&self) -> Option<(&'static str, String)> {
         [
             ("requests_per_minute", self.requests_per_minute),
@@ -35,13 +40,13 @@ impl Limits {
             ("cost_per_month_micros", self.cost_per_month_micros),
         ]
         .into_iter()
-        .find_map(|(field, v)| {
-            v.filter(|n| *n <= 0).map(|_| {
-                (
-                    field,
-                    "must be a positive number, or empty for no limit".to_owned(),
-                )
-            })
+        .find_map(|(field, v)| match v {
+            Some(n) if n <= 0 => Some((
+                field,
+                "must be a positive number, or empty for no limit".to_owned(),
+            )),
+            Some(n) if n > Self::MAX => Some((field, format!("must be at most {}", Self::MAX))),
+            _ => None,
         })
     }
 }

@@ -70,7 +70,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
                 .map_err(ApiError::internal)?,
         )
     };
-    let limits = db::limits::limits_of(&services.db, db::limits::Holder::User, &user.user_id)
+    let limits = db::limits::limits_of(&services.db, app::types::LimitHolder::User, &user.user_id)
         .await
         .map_err(ApiError::internal)?
         .unwrap_or_default();

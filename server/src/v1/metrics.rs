@@ -31,23 +31,18 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .duration
         .get_or_create(&EndpointLabels { endpoint })
         .observe(started.elapsed().as_secs_f64());
-    if let Some(ErrorCode(code)) = res.extensions().get::<ErrorCode>().copied() {
+    let code = match res.extensions().get::<ErrorCode>() {
+        Some(ErrorCode(code)) => Some(*code),
+        // An upstream's own error, passed through.
+        None => (!res.status().is_success()).then_some("upstream_error"),
+    };
+    if let Some(code) = code {
         metrics
             .errors
             .get_or_create(&ErrorLabels {
                 endpoint,
                 model: model.clone(),
                 code,
-            })
-            .inc();
-    } else if !res.status().is_success() {
-        // An upstream's own error, passed through.
-        metrics
-            .errors
-            .get_or_create(&ErrorLabels {
-                endpoint,
-                model: model.clone(),
-                code: "upstream_error",
             })
             .inc();
     }

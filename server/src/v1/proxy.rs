@@ -36,7 +36,7 @@ pub async fn chat_completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, "chat/completions", body).await
+    routed(&state, &who, Endpoint::ChatCompletions, body).await
 }
 
 pub async fn completions(
@@ -44,7 +44,7 @@ pub async fn completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, "completions", body).await
+    routed(&state, &who, Endpoint::Completions, body).await
 }
 
 pub async fn embeddings(
@@ -52,7 +52,7 @@ pub async fn embeddings(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, "embeddings", body).await
+    routed(&state, &who, Endpoint::Embeddings, body).await
 }
 
 /// The model a `/v1` answer was for, left in its extensions for the metrics layer; set only
@@ -63,11 +63,11 @@ pub struct ModelLabel(pub String);
 async fn routed(
     state: &AppState,
     who: &Principal,
-    endpoint: &str,
+    kind: Endpoint,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut label = None;
-    let mut res = forward(state, who, endpoint, body, &mut label)
+    let mut res = forward(state, who, kind, body, &mut label)
         .await
         .into_response();
     if let Some(model) = label {
@@ -79,7 +79,7 @@ async fn routed(
 async fn forward(
     state: &AppState,
     who: &Principal,
-    endpoint: &str,
+    kind: Endpoint,
     body: Result<Bytes, BytesRejection>,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
@@ -115,11 +115,6 @@ async fn forward(
     let routed = routed.ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
     let targets = routed.ordered();
     let prices = routed.prices;
-    let kind = match endpoint {
-        "chat/completions" => Endpoint::ChatCompletions,
-        "completions" => Endpoint::Completions,
-        _ => Endpoint::Embeddings,
-    };
     let demand = limits::demand(
         &json,
         body.len(),
@@ -167,7 +162,7 @@ async fn forward(
         let payload = serde_json::to_vec(&json).map_err(ApiError::internal)?;
         let upstream = &target.upstream;
         let req = upstream
-            .request(reqwest::Method::POST, endpoint)
+            .request(reqwest::Method::POST, kind.name())
             .header(header::CONTENT_TYPE, "application/json")
             .body(payload);
         let in_flight = target.begin();

@@ -1,7 +1,10 @@
 //! Rows of `limit_ledger`: what all instances together have leased from each limit per window.
 
 use super::{Db, on_pool};
-use crate::{server::CoreError, types::Limits};
+use crate::{
+    server::CoreError,
+    types::{LimitHolder, Limits},
+};
 
 /// One limit's window: whose, what, and when it starts.
 #[derive(Debug, Clone, Copy)]
@@ -84,13 +87,6 @@ pub async fn prune(db: &Db, metric: i32, before_ms: i64) -> Result<u64, CoreErro
     Ok(n)
 }
 
-/// Whose limits: a user's (`app_user`) or a key's (`api_key`); both tables have the same columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Holder {
-    User,
-    Key,
-}
-
 macro_rules! limits_sql {
     ($table:literal, $row:literal, $writable:literal) => {
         (
@@ -113,13 +109,12 @@ macro_rules! limits_sql {
     };
 }
 
-impl Holder {
-    /// (read, write) statements; a revoked key's limits can no longer be changed.
-    fn sql(self) -> (&'static str, &'static str) {
-        match self {
-            Self::User => limits_sql!("app_user", "user_id = $1", ""),
-            Self::Key => limits_sql!("api_key", "api_key_id = $1", " and revoked_at is null"),
-        }
+/// (read, write) statements of a holder's limits (`app_user` and `api_key` have the same
+/// columns); a revoked key's limits can no longer be changed.
+fn limits_sql(holder: LimitHolder) -> (&'static str, &'static str) {
+    match holder {
+        LimitHolder::User => limits_sql!("app_user", "user_id = $1", ""),
+        LimitHolder::Key => limits_sql!("api_key", "api_key_id = $1", " and revoked_at is null"),
     }
 }
 
@@ -132,8 +127,12 @@ type LimitColumns = (
 );
 
 /// The limits of a user or key; `None` if there is no such row.
-pub async fn limits_of(db: &Db, holder: Holder, id: &str) -> Result<Option<Limits>, CoreError> {
-    let (select, _) = holder.sql();
+pub async fn limits_of(
+    db: &Db,
+    holder: LimitHolder,
+    id: &str,
+) -> Result<Option<Limits>, CoreError> {
+    let (select, _) = limits_sql(holder);
     let row: Option<LimitColumns> = on_pool!(db, |pool| sqlx::query_as(select)
         .bind(id)
         .fetch_optional(pool)
@@ -150,12 +149,12 @@ pub async fn limits_of(db: &Db, holder: Holder, id: &str) -> Result<Option<Limit
 /// Replaces the limits of a user or key; false if there is no such row.
 pub async fn set_limits(
     db: &Db,
-    holder: Holder,
+    holder: LimitHolder,
     id: &str,
     limits: &Limits,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, CoreError> {
-    let (_, update) = holder.sql();
+    let (_, update) = limits_sql(holder);
     let n = on_pool!(db, |pool| sqlx::query(update)
         .bind(id)
         .bind(limits.requests_per_minute)
@@ -174,7 +173,7 @@ pub async fn set_limits(
 /// by a user or a key, from the daily rollups.
 pub async fn spent(
     db: &Db,
-    holder: Holder,
+    holder: LimitHolder,
     id: &str,
     day_start_ms: i64,
     month_start_ms: i64,
@@ -193,8 +192,8 @@ pub async fn spent(
         };
     }
     let sql = match holder {
-        Holder::User => spent_sql!("user_id"),
-        Holder::Key => spent_sql!("api_key_id"),
+        LimitHolder::User => spent_sql!("user_id"),
+        LimitHolder::Key => spent_sql!("api_key_id"),
     };
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(id)

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use super::format::{self, Presented};
 use crate::server::{
     CoreError, Db, db,
-    limits::{Limits, Scope},
+    limits::{LimitHolder, Limits},
 };
 
 /// One usable key and its owner's permissions, as of the snapshot.
@@ -75,11 +75,11 @@ impl Principal {
     }
 
     /// The limits that apply to this caller: the key's own and its owner's, where set.
-    pub fn limits(&self) -> impl Iterator<Item = (Scope, &str, &Limits)> {
+    pub fn limits(&self) -> impl Iterator<Item = (LimitHolder, &str, &Limits)> {
         let e = &self.0;
         [
-            (Scope::Key, e.api_key_id.as_str(), &e.key_limits),
-            (Scope::User, e.user_id.as_str(), &e.owner_limits),
+            (LimitHolder::Key, e.api_key_id.as_str(), &e.key_limits),
+            (LimitHolder::User, e.user_id.as_str(), &e.owner_limits),
         ]
         .into_iter()
         .filter(|(_, id, l)| !id.is_empty() && !l.is_unlimited())

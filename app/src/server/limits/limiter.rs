@@ -10,7 +10,8 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
-    Demand, FailMode, Limits, Metric, RateHeaders, Refusal, Reservation, Scope, reservation::Window,
+    Demand, FailMode, LimitHolder, Limits, Metric, RateHeaders, Refusal, Reservation,
+    reservation::Window,
 };
 use crate::server::{
     CoreError, Db,
@@ -109,7 +110,7 @@ impl Limiter {
     /// Reserves `demand` from every limit of every subject, all or nothing.
     pub async fn reserve(
         self: &Arc<Self>,
-        subjects: &[(Scope, &str, &Limits)],
+        subjects: &[(LimitHolder, &str, &Limits)],
         demand: Demand,
         now: DateTime<Utc>,
     ) -> Result<Reservation, Refusal> {

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{Limiter, Metric, Scope, limiter::BucketKey};
+use super::{LimitHolder, Limiter, Metric, limiter::BucketKey};
 
 /// What a request may use, reserved before it is forwarded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl RateHeaders {
 pub enum Refusal {
     /// The limit has no room left in this window.
     Exhausted {
-        scope: Scope,
+        scope: LimitHolder,
         metric: Metric,
         limit: i64,
         retry_after: Duration,
@@ -57,7 +57,7 @@ pub enum Refusal {
     },
     /// The request alone asks for more than the whole limit: no wait would help.
     TooLarge {
-        scope: Scope,
+        scope: LimitHolder,
         metric: Metric,
         limit: i64,
         requested: i64,
