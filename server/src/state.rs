@@ -1,13 +1,36 @@
-//! What every handler can reach.
+//! What every handler can reach. Axum clones the state for every extractor and middleware of
+//! every request, so it is one `Arc`: a clone is one reference count, not one per service.
+
+use std::{ops::Deref, sync::Arc};
 
 use app::server::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub services: Services,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, services: Services) -> Self {
+        Self(Arc::new(Shared {
+            leptos_options,
+            services,
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

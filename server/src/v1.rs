@@ -8,6 +8,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod proxy;
+pub mod request;
 pub mod usage_tap;
 
 use axum::{

@@ -134,6 +134,31 @@ impl Default for PoolSettings {
     }
 }
 
+/// In test builds every connection taken from the pool is counted for the task that took it
+/// (see `testing::count_db_uses`), which is how tests show the request path stays off the
+/// database.
+#[cfg(feature = "testing")]
+fn counted<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .before_acquire(|_, _| {
+            super::testing::note_db_use();
+            Box::pin(async { Ok(true) })
+        })
+        .after_connect(|_, _| {
+            super::testing::note_db_use();
+            Box::pin(async { Ok(()) })
+        })
+}
+
+#[cfg(not(feature = "testing"))]
+fn counted<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+}
+
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -164,7 +189,7 @@ impl Db {
                         ))
                     })?;
                 }
-                let pool = SqlitePoolOptions::new()
+                let pool = counted(SqlitePoolOptions::new())
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(opts)
@@ -174,7 +199,7 @@ impl Db {
             }
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url.expose()).map_err(bad_url)?;
-                let pool = PgPoolOptions::new()
+                let pool = counted(PgPoolOptions::new())
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(opts)

@@ -4,13 +4,35 @@
 //! starts a throw-away one) and create a database of their own on it, so tests run in
 //! parallel without seeing each other's rows.
 
-use std::str::FromStr;
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::{Backend, DatabaseUrl, Db, db::PoolSettings};
 
 pub const POSTGRES_URL_VAR: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+tokio::task_local! {
+    static DB_USES: Arc<AtomicUsize>;
+}
+
+/// Runs `work` and counts the database connections it takes from any pool: every query and
+/// transaction takes one. Tasks it spawns are not counted, as they are not on its path.
+pub async fn count_db_uses<F: Future>(work: F) -> (F::Output, usize) {
+    let uses = Arc::new(AtomicUsize::new(0));
+    let out = DB_USES.scope(uses.clone(), work).await;
+    (out, uses.load(Ordering::SeqCst))
+}
+
+pub(crate) fn note_db_use() {
+    let _ = DB_USES.try_with(|uses| uses.fetch_add(1, Ordering::SeqCst));
+}
 
 /// A migrated database that lives as long as this value (SQLite) or until [`TestDb::drop_db`]
 /// (PostgreSQL).

@@ -95,10 +95,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         background::POLL_INTERVAL,
         args.discovery_interval,
     );
-    let state = AppState {
-        leptos_options,
-        services: services.clone(),
-    };
+    let state = AppState::new(leptos_options, services.clone());
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");

@@ -11,9 +11,8 @@ use app::server::{
     upstreams::registry::Prices,
 };
 use axum::http::{HeaderMap, HeaderValue};
-use serde_json::Value;
 
-use super::ApiError;
+use super::{ApiError, request::ProxyRequest};
 use app::server::usage::Endpoint;
 
 /// Bytes of request body per token, for the prompt estimate: English averages about four
@@ -23,26 +22,20 @@ const BYTES_PER_TOKEN: usize = 4;
 /// What a request may use: its prompt, estimated from the body's size, and the most its answer
 /// may take (`max_completion_tokens` or `max_tokens`, times `n`; else `default_max_tokens`).
 pub fn demand(
-    json: &Value,
-    body_len: usize,
+    request: &ProxyRequest,
     endpoint: Endpoint,
     default_max_tokens: i64,
     prices: &Prices,
 ) -> Demand {
-    let prompt = i64::try_from(body_len.div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
+    let prompt = i64::try_from(request.len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
     let answer = match endpoint {
         Endpoint::Embeddings => 0,
         _ => {
-            let max = ["max_completion_tokens", "max_tokens"]
-                .iter()
-                .find_map(|f| json.get(*f).and_then(Value::as_i64))
+            let max = request
+                .max_tokens
                 .filter(|n| *n > 0)
                 .unwrap_or(default_max_tokens);
-            let n = json
-                .get("n")
-                .and_then(Value::as_i64)
-                .unwrap_or(1)
-                .clamp(1, 128);
+            let n = request.n.unwrap_or(1).clamp(1, 128);
             max.saturating_mul(n)
         }
     };
@@ -196,30 +189,30 @@ mod tests {
     #[test]
     fn demand_counts_the_prompt_and_the_largest_answer() {
         let prices = Prices::default();
-        let json = serde_json::json!({ "max_tokens": 100, "n": 2 });
-        let d = demand(&json, 400, Endpoint::ChatCompletions, 4096, &prices);
+        // Bodies padded to 400 and 8 bytes: 100 and 2 prompt tokens.
+        let body = |fields: &str, len: usize| {
+            let head = format!(r#"{{"model":"m",{fields}"pad":""#);
+            let pad = "x".repeat(len - head.len() - 2);
+            ProxyRequest::parse(format!("{head}{pad}\"}}").into()).expect("valid")
+        };
+        let asked = body(r#""max_tokens":100,"n":2,"#, 400);
+        let d = demand(&asked, Endpoint::ChatCompletions, 4096, &prices);
         assert_eq!(d.tokens, 100 + 200);
+        let bare = ProxyRequest::parse(r#"{"model":"m"}"#.into()).expect("valid");
+        let d = demand(&bare, Endpoint::ChatCompletions, 4096, &prices);
+        assert_eq!(d.tokens, 4 + 4096);
         let d = demand(
-            &serde_json::json!({}),
-            8,
-            Endpoint::ChatCompletions,
-            4096,
-            &prices,
-        );
-        assert_eq!(d.tokens, 2 + 4096);
-        let d = demand(
-            &serde_json::json!({ "max_tokens": 5 }),
-            8,
+            &body(r#""max_tokens":5,"#, 400),
             Endpoint::Embeddings,
             4096,
             &prices,
         );
-        assert_eq!(d.tokens, 2);
+        assert_eq!(d.tokens, 100);
         let priced = Prices {
             input_micros: Some(1_000_000),
             output_micros: Some(2_000_000),
         };
-        let d = demand(&json, 400, Endpoint::ChatCompletions, 4096, &priced);
+        let d = demand(&asked, Endpoint::ChatCompletions, 4096, &priced);
         assert_eq!(d.cost_micros, 100 + 2 * 200);
     }
 }

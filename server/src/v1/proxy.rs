@@ -23,9 +23,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use eventsource_stream::Eventsource;
-use serde_json::Value;
 
-use super::{ApiError, accounting::Accounting, limits, usage_tap};
+use super::{ApiError, accounting::Accounting, limits, request::ProxyRequest, usage_tap};
 use crate::AppState;
 
 /// The response header carrying the time Portcullis added before the first byte, in µs.
@@ -91,19 +90,11 @@ async fn forward(
             param: None,
         },
     })?;
-    let mut json: Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-        message: format!("the request body is not valid JSON: {e}"),
-        param: None,
+    let request = ProxyRequest::parse(body).map_err(|r| ApiError::BadRequest {
+        message: r.message,
+        param: r.param,
     })?;
-    let model = json
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| ApiError::BadRequest {
-            message: "you must provide a model".into(),
-            param: Some("model"),
-        })?
-        .to_owned();
+    let model = request.model.clone();
     let services = &state.services;
     let routed = services.registry.model(&model);
     if routed.is_some() {
@@ -115,28 +106,12 @@ async fn forward(
     let routed = routed.ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
     let targets = routed.ordered();
     let prices = routed.prices;
-    let demand = limits::demand(
-        &json,
-        body.len(),
-        kind,
-        services.default_max_tokens,
-        &prices,
-    );
+    let demand = limits::demand(&request, kind, services.default_max_tokens, &prices);
     let reservation = limits::admit(services, who, demand).await?;
     let rate_headers = reservation.headers;
     let mut accounting = Accounting::new(services, reservation, prices);
-    let streamed = kind != Endpoint::Embeddings && json.get("stream") == Some(&Value::Bool(true));
-    // Always ask a streaming upstream for usage; the tap hides it from clients that did not ask.
-    let client_wants_usage =
-        json.pointer("/stream_options/include_usage") == Some(&Value::Bool(true));
-    if streamed {
-        match json.get_mut("stream_options") {
-            Some(Value::Object(o)) => {
-                o.insert("include_usage".into(), Value::Bool(true));
-            }
-            _ => json["stream_options"] = serde_json::json!({ "include_usage": true }),
-        }
-    }
+    let streamed = kind != Endpoint::Embeddings && request.stream;
+    let client_wants_usage = request.client_wants_usage;
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
         created_ms: chrono::Utc::now().timestamp_millis(),
         user_id: who.0.user_id.clone(),
@@ -158,8 +133,7 @@ async fn forward(
     let mut last_target = None;
     for target in targets {
         last_target = Some(target.target_id.clone());
-        json["model"] = Value::String(target.upstream_model.clone());
-        let payload = serde_json::to_vec(&json).map_err(ApiError::internal)?;
+        let payload = request.for_upstream(&target.upstream_model, streamed);
         let upstream = &target.upstream;
         let req = upstream
             .request(reqwest::Method::POST, kind.name())

@@ -48,6 +48,17 @@ struct Probe {
     choices: Vec<serde::de::IgnoredAny>,
 }
 
+/// The token counts a chunk reports, and whether it reports nothing else (the usage-only
+/// chunk `stream_options.include_usage` asks for).
+pub fn usage_in(data: &str) -> Option<(Tokens, bool)> {
+    // Nearly every chunk carries no usage: not parsing those is most of the tap's cost.
+    if !data.contains("\"usage\"") {
+        return None;
+    }
+    let probe = serde_json::from_str::<Probe>(data).ok()?;
+    probe.usage.map(|t| (t, probe.choices.is_empty()))
+}
+
 impl Tapped {
     pub fn new(
         inner: UpstreamEvents,
@@ -98,11 +109,9 @@ impl Tapped {
             self.finish(Outcome::Completed);
             return Some(Bytes::from_static(b"data: [DONE]\n\n"));
         }
-        if let Ok(probe) = serde_json::from_str::<Probe>(&ev.data)
-            && let Some(t) = probe.usage
-        {
-            self.tokens = Some(t);
-            if probe.choices.is_empty() && !self.forward_usage {
+        if let Some((tokens, usage_only)) = usage_in(&ev.data) {
+            self.tokens = Some(tokens);
+            if usage_only && !self.forward_usage {
                 return None;
             }
         }

@@ -76,10 +76,7 @@ impl TestApp {
         let services = Services::start(db.db.clone(), secrets.secrets(), settings)
             .await
             .expect("services start");
-        let router = server::router(AppState {
-            leptos_options,
-            services: services.clone(),
-        });
+        let router = server::router(AppState::new(leptos_options, services.clone()));
         Self {
             router,
             db,

@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Signs in as `pat` (the key's owner, made by `gateway_in`) and returns the key's id.
-async fn pat_key_id(app: &TestApp) -> (String, String) {
+pub async fn pat_key_id(app: &TestApp) -> (String, String) {
     let (pat, _) = app.login("pat", "pat's long password").await;
     let keys = app.call("/api/keys/list", json!({}), Some(&pat)).await;
     (pat, keys.body[0]["api_key_id"].as_str().unwrap().to_owned())
@@ -25,7 +25,7 @@ async fn pat_key_id(app: &TestApp) -> (String, String) {
 
 /// A gateway over `backend` whose key has `limits`, its upstream answering after `delay` so a
 /// burst is in flight at once.
-async fn limited(
+pub async fn limited(
     backend: Backend,
     up: &MockUpstream,
     limits: Value,

@@ -21,5 +21,6 @@ mod serve;
 mod sessions;
 mod usage;
 mod usage_report;
+mod warm_path;
 
 pub(crate) use app::on_both_backends;

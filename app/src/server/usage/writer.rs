@@ -1,9 +1,12 @@
 //! The bounded queue between requests and the database. A full queue drops the event and
 //! counts it (never blocks a request); shutdown drains what is queued before returning.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
 use tokio::sync::{mpsc, oneshot};
@@ -13,6 +16,11 @@ use crate::server::{Db, db};
 
 /// Events written per transaction at most.
 const BATCH: usize = 512;
+
+/// How long a batch waits for more events once it has one. Under load this turns hundreds of
+/// small transactions a second (each with its locks, WAL frames and wake-ups of the database
+/// thread) into a few large ones; when idle it only delays the usage pages by as much.
+const LINGER: Duration = Duration::from_millis(100);
 
 /// Hands events to the writer; cheap to clone.
 #[derive(Debug, Clone)]
@@ -77,6 +85,7 @@ impl UsageWriter {
                         if n == 0 {
                             break;
                         }
+                        gather(&mut rx, &mut batch).await;
                         write(&db, &mut batch).await;
                     }
                     _ = &mut stopped => {
@@ -107,6 +116,18 @@ impl UsageWriter {
         let _ = self.stop.send(());
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "usage writer failed");
+        }
+    }
+}
+
+/// Adds what arrives within [`LINGER`] to `batch`, up to a full batch.
+async fn gather(rx: &mut mpsc::Receiver<UsageEvent>, batch: &mut Vec<UsageEvent>) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while batch.len() < BATCH {
+        let more = rx.recv_many(batch, BATCH - batch.len());
+        match tokio::time::timeout_at(deadline, more).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
     }
 }
