@@ -22,12 +22,12 @@ step "tests: browser (Playwright, Chromium)"
 (cd end2end && npx playwright test)
 
 # Lint each feature set on its own: `ssr` and `hydrate` must never be unified.
-step "clippy: server and app (ssr)"
-cargo clippy -p server -p app --features app/testing --all-targets --locked -- -D warnings
+step "clippy: server, app (ssr) and the load benchmark"
+cargo clippy -p server -p app -p portcullis-bench --features app/testing --all-targets --locked -- -D warnings
 step "clippy: frontend (wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown --profile wasm-release --locked -- -D warnings
 
-step "tests: app and server, SQLite and PostgreSQL"
-scripts/with-postgres.sh cargo test -p app -p server --features app/testing --locked
+step "tests: app, server and the benchmark's own, SQLite and PostgreSQL"
+scripts/with-postgres.sh cargo test -p app -p server -p portcullis-bench --features app/testing --locked
 
 step "all checks passed"

@@ -27,7 +27,7 @@ pub fn demand(
     default_max_tokens: i64,
     prices: &Prices,
 ) -> Demand {
-    let prompt = i64::try_from(request.len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
+    let prompt = i64::try_from(request.body_len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
     let answer = match endpoint {
         Endpoint::Embeddings => 0,
         _ => {

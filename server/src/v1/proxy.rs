@@ -13,7 +13,7 @@ use app::server::{
     keys::Principal,
     metrics::EndpointLabels,
     upstreams::{discovery, registry::COOLDOWN},
-    usage::{Endpoint, Outcome, Tokens, UsageEvent},
+    usage::{Endpoint, Outcome, UsageEvent},
 };
 use axum::{
     Extension,
@@ -216,10 +216,7 @@ async fn forward(
             };
             upstream_time = sent_at.elapsed();
             drop(in_flight);
-            if let Some(t) = serde_json::from_slice::<UsageProbe>(&bytes)
-                .ok()
-                .and_then(|p| p.usage)
-            {
+            if let Some(t) = usage_tap::usage_in_answer(&bytes) {
                 ev.prompt_tokens = t.prompt_tokens;
                 ev.completion_tokens = t.completion_tokens;
             }
@@ -267,7 +264,3 @@ async fn forward(
     Err(last_failure)
 }
 
-#[derive(serde::Deserialize)]
-struct UsageProbe {
-    usage: Option<Tokens>,
-}

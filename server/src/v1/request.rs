@@ -78,7 +78,7 @@ impl ProxyRequest {
     }
 
     /// The body's size as the client sent it.
-    pub fn len(&self) -> usize {
+    pub fn body_len(&self) -> usize {
         self.body.len()
     }
 

@@ -59,6 +59,34 @@ pub fn usage_in(data: &str) -> Option<(Tokens, bool)> {
     probe.usage.map(|t| (t, probe.choices.is_empty()))
 }
 
+/// The token counts of a whole (not streamed) answer.
+pub fn usage_in_answer(body: &[u8]) -> Option<Tokens> {
+    #[derive(Deserialize)]
+    struct Answer {
+        usage: Option<Tokens>,
+    }
+    closing_usage(body).or_else(|| serde_json::from_slice::<Answer>(body).ok()?.usage)
+}
+
+/// `usage` when it is the last member of the outermost object, where OpenAI-compatible servers
+/// put it: read from the end, without scanning the rest (an embedding's thousands of numbers
+/// cost ten times more to skip than the whole proxying of a chat answer). The value must be
+/// followed by nothing but the closing brace of the document, which proves it is top level.
+fn closing_usage(body: &[u8]) -> Option<Tokens> {
+    const KEY: &[u8] = b"\"usage\"";
+    let at = memchr::memmem::rfind(body, KEY)?;
+    // An odd run of backslashes before it: the quote is escaped, the "key" is inside a string.
+    let backslashes = body[..at].iter().rev().take_while(|b| **b == b'\\').count();
+    if backslashes % 2 == 1 {
+        return None;
+    }
+    let rest = body[at + KEY.len()..].trim_ascii_start().strip_prefix(b":")?;
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Tokens>();
+    let tokens = values.next()?.ok()?;
+    let tail = &rest[values.byte_offset()..];
+    (tail.trim_ascii() == b"}").then_some(tokens)
+}
+
 impl Tapped {
     pub fn new(
         inner: UpstreamEvents,
@@ -181,5 +209,29 @@ impl Drop for Tapped {
         // Dropped before the end: the client went away; dropping the upstream response with
         // us closes its connection, which stops the generation.
         self.finish(Outcome::ClientCancelled);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_of_a_whole_answer_wherever_it_is() {
+        let t = |p, c| Some(Tokens { prompt_tokens: p, completion_tokens: c });
+        let last = br#"{"data":[{"embedding":[0.1,-2e-3]}], "usage" : {"prompt_tokens":8,"total_tokens":8} }"#;
+        assert_eq!(usage_in_answer(last), t(8, 0));
+        let first = br#"{"usage":{"prompt_tokens":3,"completion_tokens":4},"choices":[{"message":{"content":"x"}}]}"#;
+        assert_eq!(usage_in_answer(first), t(3, 4));
+        // A later, nested `usage` is not the answer's: the top-level one counts.
+        let nested = br#"{"usage":{"prompt_tokens":3},"choices":[{"usage":{"prompt_tokens":99}}]}"#;
+        assert_eq!(usage_in_answer(nested), t(3, 0));
+        // Inside a string, the key is escaped and never matches.
+        let quoted = br#"{"choices":[{"text":"say \"usage\": {\"prompt_tokens\": 5}"}]}"#;
+        assert_eq!(usage_in_answer(quoted), None);
+        let escaped_key = br#"{"x \"usage": {"prompt_tokens":5}}"#;
+        assert_eq!(usage_in_answer(escaped_key), None);
+        assert_eq!(usage_in_answer(br#"{"usage":null}"#), None);
+        assert_eq!(usage_in_answer(b"not json"), None);
     }
 }

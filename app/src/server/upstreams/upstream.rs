@@ -3,7 +3,10 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use reqwest::RequestBuilder;
+use reqwest::{
+    RequestBuilder,
+    header::{self, HeaderMap, HeaderName, HeaderValue},
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring};
@@ -11,14 +14,20 @@ use crate::server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring}
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The paths called on every upstream, whose URLs are worth parsing once.
+const PROXIED_PATHS: [&str; 4] = ["chat/completions", "completions", "embeddings", "models"];
+
 #[derive(Debug)]
 pub struct Upstream {
     pub upstream_id: String,
     pub name: String,
     /// Without a trailing slash, e.g. `http://127.0.0.1:8000/v1`.
     pub base_url: String,
-    credential: Option<SecretString>,
-    headers: Vec<(String, String)>,
+    /// The credential (marked sensitive, so `Debug` hides it) and the extra headers, ready to
+    /// send: built once, not for every request.
+    headers: HeaderMap,
+    /// The paths the proxy calls, joined to the base URL and parsed once.
+    urls: Vec<(&'static str, reqwest::Url)>,
     pub discover_models: bool,
     /// Its own connection pool, with its connect timeout and a per-read idle timeout (never a
     /// whole-request timeout: a long stream is not a slow one).
@@ -43,14 +52,37 @@ impl Upstream {
             .connect_timeout(s.connect_timeout)
             .read_timeout(s.idle_timeout)
             .tcp_nodelay(true)
+            // An inference API has no business redirecting; following one would resend the
+            // body, and the credential, somewhere else. Not following also spares every
+            // request the redirect layer's work.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CoreError::Internal(format!("HTTP client: {e}")))?;
+        let invalid = |what: &str| CoreError::Config(format!("upstream `{}`: invalid {what}", s.name));
+        let mut headers = HeaderMap::new();
+        for (name, value) in &s.headers {
+            headers.insert(
+                HeaderName::try_from(name.as_str()).map_err(|_| invalid("header name"))?,
+                HeaderValue::try_from(value.as_str()).map_err(|_| invalid("header value"))?,
+            );
+        }
+        if let Some(credential) = &s.credential {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", credential.expose_secret()))
+                .map_err(|_| invalid("credential"))?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        let base_url = s.base_url.trim_end_matches('/').to_owned();
+        let urls = PROXIED_PATHS
+            .iter()
+            .filter_map(|path| Some((*path, reqwest::Url::parse(&format!("{base_url}/{path}")).ok()?)))
+            .collect();
         Ok(Self {
             upstream_id: s.upstream_id.to_owned(),
             name: s.name.to_owned(),
-            base_url: s.base_url.trim_end_matches('/').to_owned(),
-            credential: s.credential,
-            headers: s.headers,
+            base_url,
+            headers,
+            urls,
             discover_models: s.discover_models,
             client,
         })
@@ -78,16 +110,13 @@ impl Upstream {
     /// A request to `path` under the base URL, with the upstream's credential and headers. The
     /// client's own credentials are never passed on.
     pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
-        let mut req = self
-            .client
-            .request(method, format!("{}/{path}", self.base_url));
-        if let Some(credential) = &self.credential {
-            req = req.bearer_auth(credential.expose_secret());
-        }
-        for (name, value) in &self.headers {
-            req = req.header(name, value);
-        }
-        req
+        let req = match self.urls.iter().find(|(p, _)| *p == path) {
+            Some((_, url)) => self.client.request(method, url.clone()),
+            None => self
+                .client
+                .request(method, format!("{}/{path}", self.base_url)),
+        };
+        req.headers(self.headers.clone())
     }
 }
 
