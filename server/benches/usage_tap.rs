@@ -14,7 +14,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| usage_in(std::hint::black_box(usage)));
     });
     // A plain answer is read whole: an embedding of 1,024 dimensions is the largest common one.
-    let vector: Vec<f64> = (0..1024).map(|i| f64::from(i * 7919 % 2000) / 31_337.0 - 0.03).collect();
+    let vector: Vec<f64> = (0..1024)
+        .map(|i| f64::from(i * 7919 % 2000) / 31_337.0 - 0.03)
+        .collect();
     let embedding = serde_json::json!({"object": "list", "model": "bge-m3",
         "data": [{"object": "embedding", "index": 0, "embedding": vector}],
         "usage": {"prompt_tokens": 8, "total_tokens": 8}})

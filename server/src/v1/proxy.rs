@@ -263,4 +263,3 @@ async fn forward(
     accounting.finish(event(last_target, status, outcome));
     Err(last_failure)
 }
-

@@ -80,7 +80,9 @@ fn closing_usage(body: &[u8]) -> Option<Tokens> {
     if backslashes % 2 == 1 {
         return None;
     }
-    let rest = body[at + KEY.len()..].trim_ascii_start().strip_prefix(b":")?;
+    let rest = body[at + KEY.len()..]
+        .trim_ascii_start()
+        .strip_prefix(b":")?;
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Tokens>();
     let tokens = values.next()?.ok()?;
     let tail = &rest[values.byte_offset()..];
@@ -218,7 +220,12 @@ mod tests {
 
     #[test]
     fn usage_of_a_whole_answer_wherever_it_is() {
-        let t = |p, c| Some(Tokens { prompt_tokens: p, completion_tokens: c });
+        let t = |p, c| {
+            Some(Tokens {
+                prompt_tokens: p,
+                completion_tokens: c,
+            })
+        };
         let last = br#"{"data":[{"embedding":[0.1,-2e-3]}], "usage" : {"prompt_tokens":8,"total_tokens":8} }"#;
         assert_eq!(usage_in_answer(last), t(8, 0));
         let first = br#"{"usage":{"prompt_tokens":3,"completion_tokens":4},"choices":[{"message":{"content":"x"}}]}"#;

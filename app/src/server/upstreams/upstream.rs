@@ -58,7 +58,8 @@ impl Upstream {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CoreError::Internal(format!("HTTP client: {e}")))?;
-        let invalid = |what: &str| CoreError::Config(format!("upstream `{}`: invalid {what}", s.name));
+        let invalid =
+            |what: &str| CoreError::Config(format!("upstream `{}`: invalid {what}", s.name));
         let mut headers = HeaderMap::new();
         for (name, value) in &s.headers {
             headers.insert(
@@ -75,7 +76,12 @@ impl Upstream {
         let base_url = s.base_url.trim_end_matches('/').to_owned();
         let urls = PROXIED_PATHS
             .iter()
-            .filter_map(|path| Some((*path, reqwest::Url::parse(&format!("{base_url}/{path}")).ok()?)))
+            .filter_map(|path| {
+                Some((
+                    *path,
+                    reqwest::Url::parse(&format!("{base_url}/{path}")).ok()?,
+                ))
+            })
             .collect();
         Ok(Self {
             upstream_id: s.upstream_id.to_owned(),
