@@ -19,6 +19,8 @@ pub struct Received {
     pub path: String,
     pub authorization: Option<String>,
     pub body: Value,
+    /// The body as it arrived, byte for byte.
+    pub raw: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +134,7 @@ async fn list_models(State(s): State<Shared>, headers: HeaderMap) -> Response {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: Value::Null,
+        raw: String::new(),
     });
     if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
         return (StatusCode::from_u16(code).unwrap(), "listing failed").into_response();
@@ -164,8 +167,9 @@ async fn answer(
     State(s): State<Shared>,
     uri: Uri,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    raw: axum::body::Bytes,
 ) -> Response {
+    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
     s.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         authorization: headers
@@ -173,6 +177,7 @@ async fn answer(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: body.clone(),
+        raw: String::from_utf8_lossy(&raw).into_owned(),
     });
     if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
         let status = StatusCode::from_u16(code).unwrap();

@@ -480,3 +480,37 @@ async fn the_body_limit_is_the_deployments_choice() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
     assert_eq!(up.received().len(), 1, "the large body never left");
 }
+
+/// The body leaves as the client wrote it, the model aside: key order, spacing and number digits
+/// an upstream may care about (a seed past 2^63, a temperature of 0.70) are not re-encoded. A
+/// field the gateway reads that appears twice is refused: it could be read one way here (the
+/// allowlist) and another way upstream.
+#[tokio::test]
+async fn the_body_goes_out_byte_for_byte_but_the_model() {
+    let up = MockUpstream::start("alpha").await;
+    let (app, key) = gateway(&[&up]).await;
+    let body = r#"{"temperature": 0.70, "model": "llama", "seed": 18446744073709551615, "messages": [{"role": "user", "content": "hi"}]}"#;
+    let (status, text) = post(&app, "/v1/chat/completions", &key, body.to_owned()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        up.received()[0].raw,
+        body.replace(r#""model": "llama""#, r#""model": "upstream-llama""#)
+    );
+
+    let twice = r#"{"model": "llama", "model": "secret-model"}"#;
+    let (status, text) = post(&app, "/v1/chat/completions", &key, twice.to_owned()).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{text}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate field `model`"),
+        "{text}"
+    );
+    assert_eq!(up.received().len(), 1, "the refused body never left");
+}
