@@ -17,6 +17,7 @@ pub mod password;
 pub mod seal;
 pub mod secrets;
 pub mod services;
+pub mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upstreams;

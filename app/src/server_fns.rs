@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod invites;
 pub mod keys;
 pub mod limits;
 pub mod models;

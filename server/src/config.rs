@@ -1,5 +1,6 @@
 //! Settings: flags and `PORTCULLIS_*` variables first, then the optional TOML file, then defaults.
 
+pub mod auth;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct FileConfig {
     pub database: FileDatabase,
     #[serde(default)]
     pub log: FileLog,
+    #[serde(default)]
+    pub auth: auth::FileAuth,
     #[serde(default)]
     pub upstreams: Vec<FileUpstream>,
     #[serde(default)]
@@ -50,6 +53,31 @@ pub struct FileUpstream {
     pub discover_models: bool,
 }
 
+/// A secret the file points to: an environment variable or a file, never the file itself.
+pub fn read_secret(
+    what: &str,
+    env: Option<&str>,
+    file: Option<&Path>,
+) -> anyhow::Result<Option<String>> {
+    Ok(match (env, file) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("{what}: give the secret's environment variable or its file, not both")
+        }
+        (Some(var), None) => Some(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!(
+                "{what}: the environment variable `{var}` holding its secret is not set"
+            )
+        })?),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{what}: cannot read `{}`: {e}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    })
+}
+
 /// Durations written as `5s`, `2m`.
 mod humantime_serde_opt {
     use serde::{Deserialize, Deserializer};
@@ -66,19 +94,11 @@ mod humantime_serde_opt {
 impl FileUpstream {
     /// The upstream with its credential read from where the file points.
     pub fn resolve(&self) -> anyhow::Result<app::server::upstreams::config::UpstreamSpec> {
-        let credential = match (&self.credential_env, &self.credential_file) {
-            (Some(_), Some(_)) => anyhow::bail!("upstream `{}`: give credential_env or credential_file, not both", self.name),
-            (Some(var), None) => Some(std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("upstream `{}`: the environment variable `{var}` holding its credential is not set", self.name)
-            })?),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("upstream `{}`: cannot read `{}`: {e}", self.name, path.display()))?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
+        let credential = read_secret(
+            &format!("upstream `{}`", self.name),
+            self.credential_env.as_deref(),
+            self.credential_file.as_deref(),
+        )?;
         Ok(app::server::upstreams::config::UpstreamSpec {
             name: self.name.clone(),
             base_url: self.base_url.clone(),

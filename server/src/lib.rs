@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::metrics::router())
+        .merge(routes::sso::router())
         .nest("/v1", v1::router(state.clone()))
         .merge(site)
         // Headers every response carries unless its handler set its own.

@@ -3,3 +3,4 @@
 pub mod api_errors;
 pub mod health;
 pub mod metrics;
+pub mod sso;

@@ -5,11 +5,14 @@
 //! backend so no generics leak into callers.
 
 pub mod audit;
+pub mod identities;
+pub mod invites;
 pub mod keys;
 pub mod limits;
 pub mod models;
 pub mod routing;
 pub mod sessions;
+pub mod sso;
 pub mod upstreams;
 pub mod usage;
 pub mod usage_report;

@@ -15,6 +15,7 @@ use super::{
     limits::{Limiter, LimiterSettings},
     metrics::Metrics,
     secrets::Secrets,
+    sso::{Sso, SsoSettings},
     upstreams::Registry,
     usage::{UsageRecorder, UsageWriter},
 };
@@ -40,6 +41,8 @@ pub struct GatewaySettings {
     pub usage_retention: Option<std::time::Duration>,
     /// When set, `/metrics` wants it as a bearer token.
     pub metrics_token: Option<SecretString>,
+    /// Identity providers and who may register through them.
+    pub sso: SsoSettings,
 }
 
 /// What an answer without `max_tokens` is assumed to take until it ends.
@@ -72,6 +75,7 @@ pub struct Services {
     pub default_max_tokens: i64,
     pub usage_retention: Option<std::time::Duration>,
     pub metrics_token: Option<Arc<SecretString>>,
+    pub sso: Arc<Sso>,
 }
 
 impl Services {
@@ -81,6 +85,7 @@ impl Services {
         secrets: Secrets,
         settings: GatewaySettings,
     ) -> Result<Self, CoreError> {
+        let sso = Arc::new(Sso::new(settings.sso)?);
         let keys = Arc::new(KeyCache::default());
         keys.reload(&db).await?;
         let registry = Arc::new(Registry::default());
@@ -105,6 +110,7 @@ impl Services {
             default_max_tokens: settings.default_max_tokens,
             usage_retention: settings.usage_retention,
             metrics_token: settings.metrics_token.map(Arc::new),
+            sso,
         })
     }
 }
@@ -137,6 +143,7 @@ impl Default for GatewaySettings {
             default_max_tokens: DEFAULT_MAX_TOKENS,
             usage_retention: Some(DEFAULT_USAGE_RETENTION),
             metrics_token: None,
+            sso: SsoSettings::default(),
         }
     }
 }

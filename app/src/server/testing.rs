@@ -207,6 +207,17 @@ impl TestDb {
         })
         .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
     }
+
+    /// The text a query returns in its first row, if any row.
+    pub async fn text(&self, sql: &'static str, args: &[Arg]) -> Option<String> {
+        super::db::on_pool!(&self.db, |pool| {
+            bind_all!(sqlx::query_scalar::<_, Option<String>>(sql), args)
+                .fetch_optional(pool)
+                .await
+        })
+        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
+        .flatten()
+    }
 }
 
 /// Secrets as configured (their text), so several instances can be started with the same.

@@ -6,6 +6,8 @@ mod logout;
 mod logout_all;
 mod me;
 mod refresh;
+mod sign_in_methods;
+mod sso_finish;
 
 pub use change_password::*;
 pub use login::*;
@@ -13,3 +15,5 @@ pub use logout::*;
 pub use logout_all::*;
 pub use me::*;
 pub use refresh::*;
+pub use sign_in_methods::*;
+pub use sso_finish::*;

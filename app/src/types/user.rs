@@ -46,6 +46,12 @@ pub struct UserInfo {
     pub must_change_password: bool,
     pub all_models: bool,
     pub may_create_keys: bool,
+    /// Registered through an identity provider and waiting, disabled, for an administrator.
+    #[serde(default)]
+    pub awaiting_approval: bool,
+    /// False for accounts that sign in only through an identity provider.
+    #[serde(default)]
+    pub has_password: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,

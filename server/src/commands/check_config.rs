@@ -36,6 +36,13 @@ pub async fn run(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<()>
         upstreams.len(),
         settings.file.models.len()
     ));
+    let sso = settings.file.auth.resolve()?;
+    console::out(&format!(
+        "sign-in:    passwords {}, {} identity provider(s), registration {}",
+        if sso.password_login { "on" } else { "off" },
+        sso.providers.len(),
+        sso.registration.as_str()
+    ));
     let db = Db::connect(&settings.database_url, &settings.pool).await?;
     let applied = db
         .latest_applied_migration()

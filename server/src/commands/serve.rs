@@ -73,6 +73,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
             Some(d) => Some(d),
         },
         metrics_token: args.metrics_token.clone(),
+        sso: settings.file.auth.resolve()?,
     };
     anyhow::ensure!(
         gateway.default_max_tokens > 0,

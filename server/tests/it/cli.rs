@@ -319,7 +319,7 @@ async fn check_config_checks_the_declared_upstreams_and_models() {
         ),
         (
             "[[upstreams]]\nname = \"o\"\nbase_url = \"https://api.openai.com/v1\"\ncredential_env = \"PORTCULLIS_TEST_UNSET_KEY\"\n".to_owned(),
-            "`PORTCULLIS_TEST_UNSET_KEY` holding its credential is not set",
+            "`PORTCULLIS_TEST_UNSET_KEY` holding its secret is not set",
         ),
         (
             "[[upstreams]]\nname = \"o\"\nbase_url = \"localhost:8000\"\n".to_owned(),

@@ -30,6 +30,11 @@ pub async fn login(
     client: &ClientInfo,
 ) -> Result<Session, CoreError> {
     let addr = client.addr_string();
+    if !services.sso.settings.password_login {
+        return Err(CoreError::Refused(
+            "password sign-in is turned off here: sign in through your identity provider".into(),
+        ));
+    }
     if let Err(retry_after) = services.throttle.check(username, addr.as_deref()) {
         let mut e = Event::new(Actor::System, "auth.login_throttled")
             .details(json!({ "username": username }));
@@ -54,6 +59,7 @@ pub async fn login(
             };
             let reason = match &other {
                 None => "unknown_user",
+                Some(u) if u.awaiting_approval && verified => "awaiting_approval",
                 Some(u) if !u.enabled && verified => "disabled",
                 Some(_) => "wrong_password",
             };
@@ -83,7 +89,7 @@ pub async fn login(
 }
 
 /// Opens a new session (refresh family) for a user and returns its first tokens.
-async fn start_session(
+pub(crate) async fn start_session(
     services: &Services,
     user_id: &str,
     client: &ClientInfo,

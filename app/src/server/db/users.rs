@@ -17,6 +17,7 @@ pub struct UserRow {
     pub must_change_password: bool,
     pub all_models: bool,
     pub may_create_keys: bool,
+    pub awaiting_approval: bool,
     pub token_version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -40,6 +41,8 @@ impl UserRow {
             must_change_password: self.must_change_password,
             all_models: self.all_models,
             may_create_keys: self.may_create_keys,
+            awaiting_approval: self.awaiting_approval,
+            has_password: self.password_hash.is_some(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             last_login_at: self.last_login_at,
@@ -52,7 +55,7 @@ macro_rules! select_users {
     ($rest:literal) => {
         concat!(
             "select user_id, username, email, password_hash, role, enabled, must_change_password, \
-             all_models, may_create_keys, token_version, created_at, updated_at, last_login_at \
+             all_models, may_create_keys, awaiting_approval, token_version, created_at, updated_at, last_login_at \
              from app_user ",
             $rest
         )
@@ -330,5 +333,14 @@ pub async fn models(db: &Db, user_id: &str) -> Result<Vec<String>, CoreError> {
     Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
         .bind(user_id)
         .fetch_all(pool)
+        .await)?)
+}
+
+/// Case-insensitive, like the unique index on emails.
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, CoreError> {
+    const SQL: &str = select_users!("where lower(email) = lower($1)");
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(email)
+        .fetch_optional(pool)
         .await)?)
 }
