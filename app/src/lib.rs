@@ -18,7 +18,7 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -79,6 +79,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("") view=pages::Overview />
                     <Route path=StaticSegment("login") view=pages::Login />
+                    <Route path=(StaticSegment("login"), StaticSegment("sso")) view=pages::SsoLanding />
+                    <Route path=(StaticSegment("invite"), ParamSegment("token")) view=pages::Invite />
+                    <Route path=StaticSegment("invites") view=pages::Invites />
                     <Route path=StaticSegment("change-password") view=pages::ChangePassword />
                     <Route path=StaticSegment("account") view=pages::Account />
                     <Route path=StaticSegment("keys") view=pages::Keys />

@@ -38,6 +38,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <A href="/playground">"Playground"</A>
                     {admin.then(|| view! {
                         <A href="/users">"Users"</A>
+                        <A href="/invites">"Invites"</A>
                         <A href="/models">"Models"</A>
                         <A href="/audit">"Audit log"</A>
                     })}

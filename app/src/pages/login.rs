@@ -1,3 +1,12 @@
+//! Signing in: the password form, when the deployment allows it, and a button per identity
+//! provider.
+
+mod finish;
+mod providers;
+
+pub use finish::SsoLanding;
+pub use providers::ProviderButtons;
+
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -5,12 +14,12 @@ use crate::{
     AppError,
     client::tokens::{self, Tokens},
     components::ErrorNotice,
-    server_fns::auth::login,
+    server_fns::auth::{login, sign_in_methods},
     session::{Status, use_session},
 };
 
 /// Where to go after signing in: only a path on this site, never another origin.
-fn safe_next(next: Option<String>) -> String {
+pub fn safe_next(next: Option<String>) -> String {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/login"))
         .unwrap_or_else(|| "/".to_owned())
 }
@@ -73,11 +82,37 @@ pub fn Login() -> impl IntoView {
         ev.prevent_default();
         submit.dispatch(());
     };
+    let methods = LocalResource::new(sign_in_methods);
+    // Until the answer is in, the form shows: it is what most deployments offer.
+    let password_login = move || {
+        methods
+            .get()
+            .and_then(Result::ok)
+            .is_none_or(|m| m.password_login)
+    };
+    let sso_error = move || {
+        query
+            .get()
+            .get("sso_error")
+            .map(|code| view! { <p class="notice error" role="alert">{providers::sso_error_text(&code)}</p> })
+    };
+    let buttons = move || {
+        methods.get().and_then(Result::ok).filter(|m| !m.providers.is_empty()).map(|m| {
+            let next = query.get_untracked().get("next");
+            view! {
+                <ProviderButtons providers=m.providers next=safe_next(next) />
+                {m.password_login.then(|| view! { <p class="divider"><span>"or with your password"</span></p> })}
+            }
+        })
+    };
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
             {move || session.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+            {sso_error}
             <ErrorNotice error=error />
+            {buttons}
+            <Show when=password_login>
             <form on:submit=on_submit>
                 <label for="username">"Username"</label>
                 <input id="username" name="username" autocomplete="username" required bind:value=username />
@@ -94,6 +129,7 @@ pub fn Login() -> impl IntoView {
                     {move || if submit.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </form>
+            </Show>
         </section>
     }
 }

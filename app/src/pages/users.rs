@@ -2,6 +2,7 @@
 //! reset a password, delete.
 
 mod edit_user;
+mod identities;
 mod new_user;
 
 use leptos::prelude::*;
@@ -90,7 +91,7 @@ fn UsersBody() -> impl IntoView {
                                                 <th scope="row">{u.username.clone()}</th>
                                                 <td>{u.email.clone().unwrap_or_default()}</td>
                                                 <td>{u.role.to_string()}</td>
-                                                <td>{if !u.enabled { "Disabled" } else if u.must_change_password { "Must change password" } else { "Active" }}</td>
+                                                <td>{if u.awaiting_approval { "Awaiting approval" } else if !u.enabled { "Disabled" } else if u.must_change_password { "Must change password" } else { "Active" }}</td>
                                                 <td>{when_or(u.last_login_at, "Never")}</td>
                                                 <td class="row-actions">
                                                     <button type="button" class="button subtle"

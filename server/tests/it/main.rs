@@ -13,6 +13,7 @@ mod health;
 mod keys;
 mod limits;
 mod metrics;
+mod mock_github;
 mod mock_idp;
 mod mock_upstream;
 mod openai_sdk;

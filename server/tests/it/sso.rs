@@ -10,7 +10,8 @@ use crate::{
     mock_idp::{MockIdp, Person, Tamper},
     on_both_backends,
     sso_support::{
-        app_with, arrive, at_provider, begin, hand_off, last_failure, provider, settings, sign_in,
+        app_with, arrive, at_provider, begin, hand_off, last_failure, provider, provider_with_kind,
+        settings, sign_in,
     },
 };
 
@@ -618,4 +619,69 @@ async fn the_sign_in_page_learns_its_options_and_passwords_can_be_turned_off() {
         .unwrap();
     let r = app.send(req, "127.0.0.1:40000").await;
     assert_eq!(r.headers["location"], "/login?sso_error=unknown_provider");
+}
+
+#[tokio::test]
+async fn github_sign_in_matches_by_account_id_and_maps_organisations() {
+    use crate::mock_github::{CLIENT_ID, CLIENT_SECRET, GithubUser, MockGithub};
+    use app::server::sso::ProviderKind;
+    let octo = GithubUser {
+        id: 583231,
+        login: "octocat".into(),
+        email: "octo@example.com".into(),
+        verified: true,
+        orgs: vec!["acme".into()],
+    };
+    let gh = MockGithub::start(octo.clone()).await;
+    let mut p = provider_with_kind(
+        "github",
+        ProviderKind::Github {
+            authorize_url: format!("{}/login/oauth/authorize", gh.url),
+            token_url: format!("{}/login/oauth/access_token", gh.url),
+            api_url: format!("{}/api", gh.url),
+        },
+    );
+    p.client_id = CLIENT_ID.into();
+    p.client_secret = Some(secrecy::SecretString::from(CLIENT_SECRET));
+    p.admin_groups = vec!["acme".into()];
+    let app = app_with(Backend::Sqlite, settings(Registration::Open, vec![p])).await;
+    // Another administrator: the last one keeps the role whatever a provider says.
+    app.admin().await;
+    let s = sign_in(&app, "github", "").await.unwrap();
+    assert_eq!(s["session"]["user"]["username"], "octocat");
+    assert_eq!(s["session"]["user"]["role"], "admin");
+    let subject = app
+        .db
+        .text(
+            "select subject from user_identity where provider = 'github'",
+            &[],
+        )
+        .await;
+    assert_eq!(subject.as_deref(), Some("583231"));
+
+    // A renamed login is still the same account: the id decides.
+    gh.user(GithubUser {
+        login: "octo-renamed".into(),
+        orgs: vec![],
+        ..octo.clone()
+    });
+    let again = sign_in(&app, "github", "").await.unwrap();
+    assert_eq!(
+        again["session"]["user"]["user_id"],
+        s["session"]["user"]["user_id"]
+    );
+    assert_eq!(again["session"]["user"]["role"], "user");
+
+    // Someone else whose primary email GitHub has not verified gets no new account.
+    gh.user(GithubUser {
+        id: 1,
+        login: "newbie".into(),
+        email: "newbie@example.com".into(),
+        verified: false,
+        orgs: vec![],
+    });
+    assert_eq!(
+        sign_in(&app, "github", "").await.unwrap_err(),
+        "email_unverified"
+    );
 }

@@ -22,9 +22,15 @@ use crate::{
 pub const PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 pub fn provider(idp: &MockIdp, name: &str) -> ProviderSpec {
-    let kind = ProviderKind::Oidc {
-        issuer: idp.issuer.clone(),
-    };
+    provider_with_kind(
+        name,
+        ProviderKind::Oidc {
+            issuer: idp.issuer.clone(),
+        },
+    )
+}
+
+pub fn provider_with_kind(name: &str, kind: ProviderKind) -> ProviderSpec {
     ProviderSpec {
         name: name.into(),
         display_name: format!("Mock {name}"),

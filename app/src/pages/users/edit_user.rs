@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 
+use super::identities::Identities;
 use crate::{
     AppError,
     client::call,
     components::{ConfirmButton, CopyButton, ErrorNotice, LimitsEditor},
     server_fns::users::{
-        delete_user, get_user_permissions, reset_user_password, set_user_permissions, update_user,
+        approve_user, delete_user, get_user_permissions, reset_user_password, set_user_permissions,
+        update_user,
     },
     types::{LimitHolder, Role, UserInfo},
 };
@@ -81,6 +83,21 @@ pub fn EditUser(
             }
         });
     };
+    let approve_id = id.clone();
+    let approve_name = user.username.clone();
+    let approve = move |_| {
+        let id = approve_id.clone();
+        let name = approve_name.clone();
+        leptos::task::spawn_local(async move {
+            match call(|| approve_user(id.clone())).await {
+                Ok(_) => {
+                    saved.set(Some(format!("Approved {name}: they can sign in now.")));
+                    refresh.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let delete_id = id.clone();
     let delete = move || {
         let id = delete_id.clone();
@@ -111,6 +128,12 @@ pub fn EditUser(
                     <span>"New one-time password, shown now only: "</span>
                     <code class="secret-value">{p.clone()}</code>
                     <CopyButton text=p />
+                </div>
+            })}
+            {user.awaiting_approval.then(|| view! {
+                <div class="notice" role="status">
+                    <span>"Registered through an identity provider and waiting for approval. "</span>
+                    <button type="button" class="button primary" on:click=approve.clone()>"Approve"</button>
                 </div>
             })}
             <div class="grid-form">
@@ -147,6 +170,7 @@ pub fn EditUser(
                     </fieldset>
                 </Show>
             </div>
+            <Identities user_id=id.clone() role=user.role error />
             <LimitsEditor holder=LimitHolder::User id=id.clone() editable=true />
             <div class="actions">
                 <button type="button" class="button primary" disabled=move || save.pending().get()
