@@ -294,3 +294,29 @@ test('limits: the user sees her cap, limits a key of her own, and gets 429 past 
   expect(refused.headers()['x-ratelimit-limit-requests']).toBe('2');
   expect((await refused.json()).error.code).toBe('rate_limit_exceeded');
 });
+
+test('an administrator acts as alice, under a banner, and returns with one click', async ({ page }) => {
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await expect(page.getByRole('heading', { name: 'Welcome, admin' })).toBeVisible();
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.locator('tr[data-username="alice"]').getByRole('button', { name: 'Edit' }).click();
+  await page.getByRole('button', { name: 'Act as this user' }).click();
+  await page.getByRole('button', { name: 'Yes, act as this user' }).click();
+
+  const banner = page.locator('.impersonation');
+  await expect(banner).toContainText('You, admin, are acting as alice');
+  await expect(page.getByRole('heading', { name: 'Welcome, alice' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toHaveCount(0);
+  // The banner stays on every page.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await expect(banner).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(banner).toBeVisible();
+
+  await banner.getByRole('button', { name: 'Return to your account' }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  await expect(banner).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'admin', exact: true })).toBeVisible();
+});

@@ -1,4 +1,5 @@
--- Sign-in through identity providers (OpenID Connect, GitHub), invites and approval.
+-- Sign-in through identity providers (OpenID Connect, GitHub), invites, approval, and
+-- administrators acting as another user.
 -- Twin of migrations/sqlite/0005.
 
 -- A user who registered through a provider while registration needs approval waits here,
@@ -68,3 +69,10 @@ create table invite (
     revoked_at   timestamptz
 );
 create index invite_created on invite (created_at);
+
+-- An administrator acting as another user: the session is the user's, opened by the
+-- administrator, and ends with the administrator's account.
+alter table refresh_family add column impersonator_id text references app_user (user_id) on delete cascade;
+-- Who was really acting, when an administrator acted as the entry's actor.
+alter table audit_log add column impersonator_user_id text;
+alter table audit_log add column impersonator_username text;

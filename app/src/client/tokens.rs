@@ -10,36 +10,72 @@ pub struct Tokens {
     pub refresh: String,
 }
 
-#[cfg(feature = "hydrate")]
 const KEY: &str = "portcullis.tokens";
+/// An administrator's own tokens, set aside while they act as another user.
+const OWN: &str = "portcullis.tokens.own";
 
 pub fn load() -> Option<Tokens> {
-    #[cfg(feature = "hydrate")]
-    {
-        use gloo_storage::Storage;
-        gloo_storage::SessionStorage::get(KEY).ok()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    None
+    get(KEY)
 }
 
 pub fn store(tokens: &Tokens) {
+    set(KEY, tokens);
+}
+
+/// Forgets the tab's tokens, and any set aside.
+pub fn clear() {
+    delete(KEY);
+    delete(OWN);
+}
+
+/// Keeps the current tokens aside and uses `acting` instead.
+pub fn set_aside_for(acting: &Tokens) {
+    if let Some(own) = load() {
+        set(OWN, &own);
+    }
+    store(acting);
+}
+
+/// The tokens set aside, taken back into use; `None` when there were none.
+pub fn restore_own() -> Option<Tokens> {
+    let own: Tokens = get(OWN)?;
+    delete(OWN);
+    store(&own);
+    Some(own)
+}
+
+fn get(key: &str) -> Option<Tokens> {
+    #[cfg(feature = "hydrate")]
+    {
+        use gloo_storage::Storage;
+        gloo_storage::SessionStorage::get(key).ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+fn set(key: &str, tokens: &Tokens) {
     #[cfg(feature = "hydrate")]
     {
         use gloo_storage::Storage;
         // A full or disabled storage leaves the session in memory only: the next reload signs out.
-        let _ = gloo_storage::SessionStorage::set(KEY, tokens);
+        let _ = gloo_storage::SessionStorage::set(key, tokens);
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = tokens;
+    let _ = (key, tokens);
 }
 
-pub fn clear() {
+fn delete(key: &str) {
     #[cfg(feature = "hydrate")]
     {
         use gloo_storage::Storage;
-        gloo_storage::SessionStorage::delete(KEY);
+        gloo_storage::SessionStorage::delete(key);
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = key;
 }
 
 pub fn access() -> Option<String> {

@@ -26,6 +26,32 @@ pub fn Layout(children: Children) -> impl IntoView {
             sign_out_locally();
         });
     };
+    let navigate = leptos_router::hooks::use_navigate();
+    let stop_acting = move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(t) = tokens::load() {
+                let _ = logout(t.refresh).await;
+            }
+            if tokens::restore_own().is_none() {
+                sign_out_locally();
+                return;
+            }
+            session.reload().await;
+            navigate("/users", Default::default());
+        });
+    };
+    let banner = move || {
+        let me = session.me()?;
+        let by = me.impersonated_by.clone()?;
+        let stop_acting = stop_acting.clone();
+        Some(view! {
+            <div class="impersonation" role="status">
+                <span>{format!("You, {by}, are acting as {}: you see what they see.", me.user.username)}</span>
+                <button type="button" class="button primary" on:click=stop_acting>"Return to your account"</button>
+            </div>
+        })
+    };
     let nav = move || match session.status.get() {
         Status::SignedIn(me) => {
             let admin = me.user.role == Role::Admin;
@@ -58,6 +84,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <a class="brand" href="/">"Portcullis"</a>
             {nav}
         </header>
+        {banner}
         <main class="content" id="main" data-hydrated=move || hydrated.get().to_string()>{children()}</main>
         <footer class="footer">"Portcullis " {env!("CARGO_PKG_VERSION")}</footer>
     }

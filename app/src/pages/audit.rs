@@ -80,7 +80,7 @@ fn AuditBody() -> impl IntoView {
                                     {page.entries.into_iter().map(|e| view! {
                                         <tr>
                                             <td>{when(e.created_at)}</td>
-                                            <td>{e.actor_username.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                            <td>{e.actor_username.clone().unwrap_or_else(|| "—".to_owned())}{e.impersonated_by.clone().map(|by| format!(" (by {by}, acting as them)"))}</td>
                                             <td><code>{e.action.clone()}</code></td>
                                             <td>{match (&e.target_type, &e.target_id) {
                                                 (Some(t), Some(id)) => format!("{t} {id}"),

@@ -10,6 +10,13 @@ use super::{CoreError, Db, db};
 pub enum Actor {
     /// A signed-in user.
     User { user_id: String, username: String },
+    /// A signed-in user whose session an administrator opened, to act as them.
+    Impersonated {
+        user_id: String,
+        username: String,
+        by_user_id: String,
+        by_username: String,
+    },
     /// Someone at the server's console (the `portcullis` CLI).
     Console,
     /// The gateway itself (start-up, background tasks).
@@ -53,10 +60,23 @@ impl Event {
 }
 
 pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
-    let (user_id, username) = match &e.actor {
-        Actor::User { user_id, username } => (Some(user_id.as_str()), Some(username.as_str())),
-        Actor::Console => (None, Some("console")),
-        Actor::System => (None, Some("system")),
+    let (user_id, username, by_id, by_name) = match &e.actor {
+        Actor::User { user_id, username } => {
+            (Some(user_id.as_str()), Some(username.as_str()), None, None)
+        }
+        Actor::Impersonated {
+            user_id,
+            username,
+            by_user_id,
+            by_username,
+        } => (
+            Some(user_id.as_str()),
+            Some(username.as_str()),
+            Some(by_user_id.as_str()),
+            Some(by_username.as_str()),
+        ),
+        Actor::Console => (None, Some("console"), None, None),
+        Actor::System => (None, Some("system"), None, None),
     };
     db::audit::insert(
         db,
@@ -70,6 +90,8 @@ pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
             client_addr: e.client_addr.as_deref(),
             success: e.success,
             details: e.details.as_ref().map(serde_json::Value::to_string),
+            impersonator_user_id: by_id,
+            impersonator_username: by_name,
         },
     )
     .await
@@ -97,6 +119,7 @@ pub async fn page(
             client_addr: r.client_addr,
             success: r.success,
             details: r.details.and_then(|d| serde_json::from_str(&d).ok()),
+            impersonated_by: r.impersonator_username,
         })
         .collect();
     Ok(crate::types::AuditPage { entries, total })

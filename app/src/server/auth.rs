@@ -3,11 +3,12 @@
 
 pub mod access;
 pub mod current;
+pub mod impersonation;
 pub mod refresh;
 pub mod session;
 pub mod throttle;
 
-pub use current::{Admin, ClientInfo, CurrentUser};
+pub use current::{Admin, ClientInfo, CurrentUser, Impersonator};
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@
 //! ([`flow::finish`]). Tokens never travel in a URL.
 
 pub mod accounts;
+pub mod bearer;
 pub mod error;
 pub mod flow;
 pub mod github;

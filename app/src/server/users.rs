@@ -196,6 +196,11 @@ pub async fn admin_create(
     admin: Admin<'_>,
     req: crate::types::NewUserRequest,
 ) -> Result<crate::types::CreatedUser, CoreError> {
+    if req.role == Role::Admin {
+        admin
+            .user()
+            .refuse_if_impersonated("making an administrator")?;
+    }
     let new = NewUser {
         username: req.username,
         email: req.email,
@@ -216,6 +221,12 @@ pub async fn update(
     user_id: &str,
     changes: crate::types::UserUpdate,
 ) -> Result<UserInfo, CoreError> {
+    admin.user().may_act_on(user_id)?;
+    if changes.role == Some(Role::Admin) {
+        admin
+            .user()
+            .refuse_if_impersonated("making an administrator")?;
+    }
     let email = changes.email.as_deref().map(str::trim);
     if let Some(e) = email.filter(|e| !e.is_empty()) {
         check_email(e)?;
@@ -261,6 +272,7 @@ pub async fn admin_reset_password(
     admin: Admin<'_>,
     user_id: &str,
 ) -> Result<SecretString, CoreError> {
+    admin.user().may_act_on(user_id)?;
     let user = db::users::find_by_id(db, user_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?;
@@ -269,6 +281,7 @@ pub async fn admin_reset_password(
 }
 
 pub async fn delete(services: &Services, admin: Admin<'_>, user_id: &str) -> Result<(), CoreError> {
+    admin.user().may_act_on(user_id)?;
     let db = &services.db;
     let user = db::users::find_by_id(db, user_id)
         .await?
@@ -292,6 +305,7 @@ pub async fn set_permissions(
     admin: Admin<'_>,
     p: crate::types::UserPermissions,
 ) -> Result<crate::types::UserPermissions, CoreError> {
+    admin.user().may_act_on(&p.user_id)?;
     let mut models: Vec<String> = p
         .models
         .iter()

@@ -1,6 +1,7 @@
 //! `/api/auth/*`: signing in and out, tokens, the caller's own account.
 
 mod change_password;
+mod impersonate;
 mod login;
 mod logout;
 mod logout_all;
@@ -10,6 +11,7 @@ mod sign_in_methods;
 mod sso_finish;
 
 pub use change_password::*;
+pub use impersonate::*;
 pub use login::*;
 pub use logout::*;
 pub use logout_all::*;

@@ -14,6 +14,9 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
     pub success: bool,
     pub details: Option<serde_json::Value>,
+    /// The administrator who was acting as the actor, if one was.
+    #[serde(default)]
+    pub impersonated_by: Option<String>,
 }
 
 /// Which entries to return; every filter is optional.

@@ -35,4 +35,7 @@ pub struct Me {
     pub permissions: Vec<Permission>,
     /// The models the caller may use; `None` means all of them.
     pub models: Option<Vec<String>>,
+    /// The administrator acting as the caller, when one is.
+    #[serde(default)]
+    pub impersonated_by: Option<String>,
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use app::server::sso::{
-    ProviderKind, ProviderSpec, SsoSettings, settings::DEFAULT_JWKS_MIN_REFRESH,
+    ProviderKind, ProviderSpec, SsoSettings,
+    settings::{BearerSpec, DEFAULT_JWKS_MIN_REFRESH},
 };
 use app::types::Registration;
 use serde::Deserialize;
@@ -60,6 +61,14 @@ pub struct FileProvider {
     #[serde(default)]
     pub allowed_groups: Vec<String>,
     pub models_claim: Option<String>,
+    /// Accept JWTs this provider issues as bearer tokens on the management API.
+    #[serde(default)]
+    pub accept_bearer_tokens: bool,
+    /// The `aud` those tokens carry; the client id by default.
+    pub bearer_audience: Option<String>,
+    /// On `/v1` too.
+    #[serde(default)]
+    pub bearer_on_v1: bool,
 }
 
 impl FileAuth {
@@ -87,6 +96,11 @@ impl FileAuth {
 
 impl FileProvider {
     fn resolve(&self) -> anyhow::Result<ProviderSpec> {
+        anyhow::ensure!(
+            self.accept_bearer_tokens || (self.bearer_audience.is_none() && !self.bearer_on_v1),
+            "identity provider `{}`: bearer_audience and bearer_on_v1 need accept_bearer_tokens = true",
+            self.name
+        );
         let name = &self.name;
         let kind = match self.kind {
             FileProviderKind::Oidc => {
@@ -142,6 +156,13 @@ impl FileProvider {
             admin_groups: self.admin_groups.clone(),
             allowed_groups: self.allowed_groups.clone(),
             models_claim: self.models_claim.clone(),
+            bearer: self.accept_bearer_tokens.then(|| BearerSpec {
+                audience: self
+                    .bearer_audience
+                    .clone()
+                    .unwrap_or_else(|| self.client_id.clone()),
+                on_v1: self.bearer_on_v1,
+            }),
         })
     }
 }

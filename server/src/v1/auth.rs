@@ -42,7 +42,7 @@ pub async fn require(
     let addr = client_addr::of_request(req.extensions(), req.headers(), &services.trusted_proxies);
     let principal = match services.keys.check(raw, addr, Utc::now()) {
         Ok(p) => p,
-        Err(KeyRejection::Invalid) if services.allow_jwt_on_v1 && raw.matches('.').count() == 2 => {
+        Err(KeyRejection::Invalid) if jwt_allowed(services) && raw.matches('.').count() == 2 => {
             user_principal(&state, raw).await?
         }
         Err(KeyRejection::Invalid) => return Err(ApiError::InvalidApiKey),
@@ -55,12 +55,36 @@ pub async fn require(
     Ok(next.run(req).await)
 }
 
+/// Some JWT may be accepted on `/v1`: our access tokens, or a provider's.
+fn jwt_allowed(services: &app::server::Services) -> bool {
+    services.allow_jwt_on_v1
+        || services
+            .sso
+            .settings
+            .providers
+            .iter()
+            .any(|p| p.bearer.as_ref().is_some_and(|b| b.on_v1))
+}
+
 async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let services = &state.services;
     let user = CurrentUser::authenticate(services, Some(token))
         .await
         .map_err(|_| ApiError::InvalidApiKey)?;
     user.require_active().map_err(|_| ApiError::InvalidApiKey)?;
+    // Each kind of token is let in only where the deployment said.
+    let allowed = match &user.external {
+        None => services.allow_jwt_on_v1,
+        Some(p) => services
+            .sso
+            .settings
+            .providers
+            .iter()
+            .any(|s| s.name == *p && s.bearer.as_ref().is_some_and(|b| b.on_v1)),
+    };
+    if !allowed {
+        return Err(ApiError::InvalidApiKey);
+    }
     let models = if user.all_models {
         None
     } else {

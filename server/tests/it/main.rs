@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod console_keys;
 mod health;
+mod impersonation;
 mod keys;
 mod limits;
 mod metrics;

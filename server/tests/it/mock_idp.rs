@@ -157,6 +157,28 @@ impl MockIdp {
     pub fn token_requests(&self) -> usize {
         self.inner.lock().unwrap().token_requests
     }
+
+    /// A JWT the provider issued for `aud`, about `sub`, expiring in `ttl_secs` (negative: in
+    /// the past), signed by the published key, or by `UnknownKey`'s.
+    pub fn bearer(&self, sub: &str, aud: &str, ttl_secs: i64, key: Tamper) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let (issuer, email) = {
+            let inner = self.inner.lock().unwrap();
+            (inner.issuer.clone(), format!("{sub}@example.com"))
+        };
+        let claims = json!({
+            "iss": issuer, "aud": aud, "sub": sub, "iat": now, "exp": now + ttl_secs,
+            "email": email, "email_verified": true, "preferred_username": sub,
+        });
+        let signer = if key == Tamper::UnknownKey {
+            &*UNPUBLISHED
+        } else {
+            &*PUBLISHED
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(signer.kid.to_owned());
+        jsonwebtoken::encode(&header, &claims, &signer.encoding).unwrap()
+    }
 }
 
 type Shared = Arc<Mutex<Inner>>;

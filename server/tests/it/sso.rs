@@ -685,3 +685,77 @@ async fn github_sign_in_matches_by_account_id_and_maps_organisations() {
         "email_unverified"
     );
 }
+
+#[tokio::test]
+async fn a_providers_own_jwts_are_accepted_as_bearer_tokens_where_configured() {
+    use app::server::sso::settings::BearerSpec;
+    let idp = MockIdp::start().await;
+    let mut p = provider(&idp, "mock");
+    p.bearer = Some(BearerSpec {
+        audience: "portcullis-api".into(),
+        on_v1: false,
+    });
+    let mut s = settings(Registration::Open, vec![p]);
+    s.jwks_min_refresh = std::time::Duration::from_secs(3600);
+    let app = app_with(Backend::Sqlite, s).await;
+    app.models(&["llama"]).await;
+
+    let token = idp.bearer("svc-bot", "portcullis-api", 300, Tamper::None);
+    let me = app.call("/api/auth/me", json!({}), Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["user"]["username"], "svc-bot");
+    // The same subject is the same user at every call.
+    let again = app.call("/api/auth/me", json!({}), Some(&token)).await;
+    assert_eq!(again.body["user"]["user_id"], me.body["user"]["user_id"]);
+    assert_eq!(app.db.scalar("select count(*) from app_user", &[]).await, 1);
+
+    for (bad, code) in [
+        (
+            idp.bearer("svc-bot", "another-api", 300, Tamper::None),
+            "unauthenticated",
+        ),
+        (
+            idp.bearer("svc-bot", "portcullis-api", -600, Tamper::None),
+            "token_expired",
+        ),
+        (
+            idp.bearer("svc-bot", "portcullis-api", 300, Tamper::UnknownKey),
+            "unauthenticated",
+        ),
+    ] {
+        app.call("/api/auth/me", json!({}), Some(&bad))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, code);
+    }
+    assert_eq!(
+        idp.jwks_fetches(),
+        1,
+        "an unknown key id within the floor fetches nothing"
+    );
+    // Not on /v1 unless the deployment says so.
+    app.v1_get("/v1/models", &token, "127.0.0.1:40000")
+        .await
+        .assert_openai_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
+
+    let mut p = provider(&idp, "mock");
+    p.bearer = Some(BearerSpec {
+        audience: "portcullis-api".into(),
+        on_v1: true,
+    });
+    let app = app_with(Backend::Sqlite, settings(Registration::Open, vec![p])).await;
+    app.models(&["llama"]).await;
+    let r = app.v1_get("/v1/models", &token, "127.0.0.1:40000").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.model_ids(), vec!["llama"]);
+    // Closed registration: a token for nobody known opens nothing.
+    let mut p = provider(&idp, "mock");
+    p.bearer = Some(BearerSpec {
+        audience: "portcullis-api".into(),
+        on_v1: true,
+    });
+    let closed = app_with(Backend::Sqlite, settings(Registration::Closed, vec![p])).await;
+    closed
+        .call("/api/auth/me", json!({}), Some(&token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+}

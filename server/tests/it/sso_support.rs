@@ -43,6 +43,7 @@ pub fn provider_with_kind(name: &str, kind: ProviderKind) -> ProviderSpec {
         admin_groups: vec![],
         allowed_groups: vec![],
         models_claim: None,
+        bearer: None,
     }
 }
 

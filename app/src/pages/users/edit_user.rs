@@ -98,6 +98,27 @@ pub fn EditUser(
             }
         });
     };
+    let act_id = id.clone();
+    let navigate = leptos_router::hooks::use_navigate();
+    let session = crate::session::use_session();
+    let is_self = session.me().is_some_and(|m| m.user.user_id == user.user_id);
+    let act = move || {
+        let id = act_id.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match call(|| crate::server_fns::auth::impersonate(id.clone())).await {
+                Ok(s) => {
+                    crate::client::tokens::set_aside_for(&crate::client::tokens::Tokens {
+                        access: s.access_token,
+                        refresh: s.refresh_token,
+                    });
+                    session.reload().await;
+                    navigate("/", Default::default());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let delete_id = id.clone();
     let delete = move || {
         let id = delete_id.clone();
@@ -178,6 +199,11 @@ pub fn EditUser(
                 <ConfirmButton label="Reset password"
                     question=format!("Give {} a new one-time password and end their sessions?", user.username)
                     on_confirm=reset />
+                {(!is_self).then(|| view! {
+                    <ConfirmButton label="Act as this user"
+                        question=format!("See Portcullis as {} sees it, for up to an hour? Everything you do is recorded as done by you, as them.", user.username)
+                        on_confirm=act />
+                })}
                 <ConfirmButton label="Delete user"
                     question=format!("Delete {} with their keys and sessions? Usage and audit records stay.", user.username)
                     on_confirm=delete />

@@ -34,6 +34,17 @@ pub struct CurrentUser {
     pub may_create_keys: bool,
     /// The sign-in session the access token belongs to.
     pub family_id: String,
+    /// The administrator acting as this user, when one opened this session.
+    pub impersonator: Option<Impersonator>,
+    /// The identity provider whose bearer token this is, when it is not one of ours.
+    pub external: Option<String>,
+}
+
+/// An administrator acting as another user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impersonator {
+    pub user_id: String,
+    pub username: String,
 }
 
 /// Proof that the caller is an administrator; only [`CurrentUser::require_admin`] makes one.
@@ -54,16 +65,33 @@ impl CurrentUser {
         bearer: Option<&str>,
     ) -> Result<Self, CoreError> {
         let token = bearer.ok_or(CoreError::Unauthenticated)?;
-        let claims = access::verify(&services.secrets.jwt, token)?;
+        let claims = match access::verify(&services.secrets.jwt, token) {
+            Ok(claims) => claims,
+            Err(CoreError::Unauthenticated) if crate::server::sso::bearer::accepted(services) => {
+                return crate::server::sso::bearer::authenticate(services, token).await;
+            }
+            Err(e) => return Err(e),
+        };
         let user = db::users::find_by_id(&services.db, &claims.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         if !user.enabled || user.token_version != claims.token_version {
             return Err(CoreError::Unauthenticated);
         }
-        if !db::sessions::family_is_open(&services.db, &claims.family_id, Utc::now()).await? {
-            return Err(CoreError::Unauthenticated);
-        }
+        let family = db::sessions::open_family(&services.db, &claims.family_id, Utc::now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let impersonator = match (family.impersonator_id, family.impersonator_username) {
+            (Some(user_id), Some(username)) => {
+                // Acting as someone lasts only while the administrator still is one.
+                let admin = db::users::find_by_id(&services.db, &user_id).await?;
+                if !admin.is_some_and(|a| a.enabled && a.role == Role::Admin.as_str()) {
+                    return Err(CoreError::Unauthenticated);
+                }
+                Some(Impersonator { user_id, username })
+            }
+            _ => None,
+        };
         Ok(Self {
             role: user.role()?,
             user_id: user.user_id,
@@ -72,6 +100,8 @@ impl CurrentUser {
             all_models: user.all_models,
             may_create_keys: user.may_create_keys,
             family_id: claims.family_id,
+            impersonator,
+            external: None,
         })
     }
 
@@ -110,9 +140,38 @@ impl CurrentUser {
     }
 
     pub fn actor(&self) -> crate::server::audit::Actor {
-        crate::server::audit::Actor::User {
-            user_id: self.user_id.clone(),
-            username: self.username.clone(),
+        use crate::server::audit::Actor;
+        match &self.impersonator {
+            None => Actor::User {
+                user_id: self.user_id.clone(),
+                username: self.username.clone(),
+            },
+            Some(by) => Actor::Impersonated {
+                user_id: self.user_id.clone(),
+                username: self.username.clone(),
+                by_user_id: by.user_id.clone(),
+                by_username: by.username.clone(),
+            },
+        }
+    }
+
+    /// Some things only the person themself may do, never an administrator acting as them.
+    pub fn refuse_if_impersonated(&self, what: &str) -> Result<(), CoreError> {
+        match &self.impersonator {
+            Some(_) => Err(CoreError::Refused(format!(
+                "{what} is not possible while acting as another user"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// An administrator acting as someone may not reach their own account through them.
+    pub fn may_act_on(&self, user_id: &str) -> Result<(), CoreError> {
+        match &self.impersonator {
+            Some(by) if by.user_id == user_id => Err(CoreError::Refused(
+                "while acting as another user, your own account is out of reach".into(),
+            )),
+            _ => Ok(()),
         }
     }
 }

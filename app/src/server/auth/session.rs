@@ -94,6 +94,24 @@ pub(crate) async fn start_session(
     user_id: &str,
     client: &ClientInfo,
 ) -> Result<Session, CoreError> {
+    open_session(
+        services,
+        user_id,
+        client,
+        None,
+        services.auth.session_max_age,
+    )
+    .await
+}
+
+/// A session for `user_id`, opened by `impersonator` when an administrator acts as them.
+pub(crate) async fn open_session(
+    services: &Services,
+    user_id: &str,
+    client: &ClientInfo,
+    impersonator: Option<&str>,
+    max_age: std::time::Duration,
+) -> Result<Session, CoreError> {
     let now = Utc::now();
     let family_id = uuid::Uuid::now_v7().to_string();
     let token_id = uuid::Uuid::now_v7().to_string();
@@ -107,10 +125,11 @@ pub(crate) async fn start_session(
             token_id: &token_id,
             digest: &digest,
             now,
-            token_expires_at: now + services.auth.refresh_ttl,
-            family_expires_at: now + services.auth.session_max_age,
+            token_expires_at: now + services.auth.refresh_ttl.min(max_age),
+            family_expires_at: now + max_age,
             client_addr: addr.as_deref(),
             user_agent: client.user_agent.as_deref(),
+            impersonator_id: impersonator,
         },
     )
     .await?;
@@ -198,14 +217,31 @@ pub async fn logout(
         Utc::now(),
     )
     .await?;
-    if let Some((user_id, family_id)) = revoked {
-        let mut e = Event::new(Actor::System, "auth.logout")
+    if let Some((user_id, family_id, impersonator_id)) = revoked {
+        let action = if impersonator_id.is_some() {
+            "auth.impersonate_end"
+        } else {
+            "auth.logout"
+        };
+        let mut e = Event::new(Actor::System, action)
             .target("user", &user_id)
             .details(json!({ "family_id": family_id }));
+        let by = match &impersonator_id {
+            Some(id) => db::users::find_by_id(&services.db, id).await?,
+            None => None,
+        };
         if let Some(u) = db::users::find_by_id(&services.db, &user_id).await? {
-            e.actor = Actor::User {
-                user_id: u.user_id,
-                username: u.username,
+            e.actor = match by {
+                Some(a) => Actor::Impersonated {
+                    user_id: u.user_id,
+                    username: u.username,
+                    by_user_id: a.user_id,
+                    by_username: a.username,
+                },
+                None => Actor::User {
+                    user_id: u.user_id,
+                    username: u.username,
+                },
             };
         }
         e.client_addr = client.addr_string();
@@ -220,6 +256,7 @@ pub async fn logout_all(
     user: &CurrentUser,
     client: &ClientInfo,
 ) -> Result<(), CoreError> {
+    user.refuse_if_impersonated("signing the user out everywhere")?;
     let now = Utc::now();
     let n =
         db::sessions::revoke_all_for_user(&services.db, &user.user_id, "logout_all", now).await?;
@@ -240,6 +277,7 @@ pub async fn change_password(
     new: SecretString,
     client: &ClientInfo,
 ) -> Result<Session, CoreError> {
+    user.refuse_if_impersonated("changing the password")?;
     let row = db::users::find_by_id(&services.db, &user.user_id)
         .await?
         .ok_or(CoreError::Unauthenticated)?;
@@ -277,5 +315,6 @@ pub async fn me(services: &Services, user: &CurrentUser) -> Result<Me, CoreError
         user: row.into_info()?,
         permissions: user.permissions(),
         models,
+        impersonated_by: user.impersonator.as_ref().map(|i| i.username.clone()),
     })
 }

@@ -17,6 +17,7 @@ pub struct AuditRow {
     pub client_addr: Option<String>,
     pub success: bool,
     pub details: Option<String>,
+    pub impersonator_username: Option<String>,
 }
 
 pub struct NewAuditRow<'a> {
@@ -29,12 +30,14 @@ pub struct NewAuditRow<'a> {
     pub client_addr: Option<&'a str>,
     pub success: bool,
     pub details: Option<String>,
+    pub impersonator_user_id: Option<&'a str>,
+    pub impersonator_username: Option<&'a str>,
 }
 
 pub async fn insert(db: &Db, r: &NewAuditRow<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into audit_log (created_at, actor_user_id, actor_username, action, \
-        target_type, target_id, client_addr, success, details) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        target_type, target_id, client_addr, success, details, impersonator_user_id, \
+        impersonator_username) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     on_pool!(db, |pool| {
         sqlx::query(SQL)
             .bind(r.created_at)
@@ -46,6 +49,8 @@ pub async fn insert(db: &Db, r: &NewAuditRow<'_>) -> Result<(), CoreError> {
             .bind(r.client_addr)
             .bind(r.success)
             .bind(&r.details)
+            .bind(r.impersonator_user_id)
+            .bind(r.impersonator_username)
             .execute(pool)
             .await
             .map(|_| ())
@@ -61,7 +66,7 @@ pub async fn list(
     offset: i64,
 ) -> Result<Vec<AuditRow>, CoreError> {
     const SQL: &str = "select audit_id, created_at, actor_user_id, actor_username, action, \
-        target_type, target_id, client_addr, success, details from audit_log \
+        target_type, target_id, client_addr, success, details, impersonator_username from audit_log \
         where $1 is null or action = $1 order by audit_id desc limit $2 offset $3";
     Ok(on_pool!(db, |pool| {
         sqlx::query_as(SQL)
@@ -93,7 +98,7 @@ pub async fn query(
     }
     const ROWS: &str = filtered!(
         "select audit_id, created_at, actor_user_id, actor_username, action, target_type, \
-         target_id, client_addr, success, details",
+         target_id, client_addr, success, details, impersonator_username",
         "order by audit_id desc limit $6 offset $7"
     );
     const COUNT: &str = filtered!("select count(*)", "");

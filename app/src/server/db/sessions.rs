@@ -15,12 +15,14 @@ pub struct NewFamily<'a> {
     pub family_expires_at: DateTime<Utc>,
     pub client_addr: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// The administrator opening this session to act as the user.
+    pub impersonator_id: Option<&'a str>,
 }
 
 /// Starts a session: its family and its first refresh token, together.
 pub async fn create_family(db: &Db, f: &NewFamily<'_>) -> Result<(), CoreError> {
     const FAMILY: &str = "insert into refresh_family (family_id, user_id, created_at, last_used_at, \
-        expires_at, client_addr, user_agent) values ($1, $2, $3, $3, $4, $5, $6)";
+        expires_at, client_addr, user_agent, impersonator_id) values ($1, $2, $3, $3, $4, $5, $6, $7)";
     const TOKEN: &str = "insert into refresh_token (token_id, family_id, digest, issued_at, expires_at) \
         values ($1, $2, $3, $4, $5)";
     on_pool!(db, |pool| {
@@ -32,6 +34,7 @@ pub async fn create_family(db: &Db, f: &NewFamily<'_>) -> Result<(), CoreError> 
             .bind(f.family_expires_at)
             .bind(f.client_addr)
             .bind(f.user_agent)
+            .bind(f.impersonator_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(TOKEN)
@@ -149,16 +152,17 @@ pub async fn rotate(
     Ok(outcome)
 }
 
-/// Revokes the family a refresh token belongs to; returns its user and family when it was open.
+/// Revokes the family a refresh token belongs to; returns its user, family and impersonator
+/// when it was open.
 pub async fn revoke_by_token(
     db: &Db,
     digest: &str,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(String, String)>, CoreError> {
+) -> Result<Option<(String, String, Option<String>)>, CoreError> {
     const SQL: &str = "update refresh_family set revoked_at = $2, revoked_reason = $3 \
         where revoked_at is null and family_id = (select family_id from refresh_token where digest = $1) \
-        returning user_id, family_id";
+        returning user_id, family_id, impersonator_id";
     Ok(on_pool!(db, |pool| {
         sqlx::query_as(SQL)
             .bind(digest)
@@ -189,20 +193,28 @@ pub async fn revoke_all_for_user(
     })?)
 }
 
-/// True while the family exists, is not revoked and has not reached its end.
-pub async fn family_is_open(
+/// An open session: not revoked, not past its end.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenFamily {
+    /// The administrator acting as the user in this session, and their name.
+    pub impersonator_id: Option<String>,
+    pub impersonator_username: Option<String>,
+}
+
+/// The family, while it exists, is not revoked and has not reached its end.
+pub async fn open_family(
     db: &Db,
     family_id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, CoreError> {
-    const SQL: &str = "select count(*) from refresh_family \
-        where family_id = $1 and revoked_at is null and expires_at > $2";
-    let n: i64 = on_pool!(db, |pool| {
-        sqlx::query_scalar(SQL)
+) -> Result<Option<OpenFamily>, CoreError> {
+    const SQL: &str = "select f.impersonator_id, a.username as impersonator_username \
+        from refresh_family f left join app_user a on a.user_id = f.impersonator_id \
+        where f.family_id = $1 and f.revoked_at is null and f.expires_at > $2";
+    Ok(on_pool!(db, |pool| {
+        sqlx::query_as(SQL)
             .bind(family_id)
             .bind(now)
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await
-    })?;
-    Ok(n == 1)
+    })?)
 }

@@ -39,6 +39,7 @@ pub async fn create(
         .user_id
         .clone()
         .unwrap_or_else(|| caller.user_id.clone());
+    caller.may_act_on(&owner_id)?;
     if owner_id != caller.user_id {
         caller.require_admin()?;
     } else if !caller.permissions().contains(&Permission::CreateKeys) {
@@ -309,6 +310,7 @@ async fn owned(
     if key.user_id != caller.user_id && caller.role != Role::Admin {
         return Err(CoreError::NotFound("API key"));
     }
+    caller.may_act_on(&key.user_id)?;
     Ok(key)
 }
 

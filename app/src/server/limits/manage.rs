@@ -34,6 +34,7 @@ pub async fn set(
     may_see(services, caller, holder, id).await?;
     if holder == LimitHolder::User {
         caller.require_admin()?;
+        caller.may_act_on(id)?;
     }
     if caller.role != Role::Admin {
         only_tighter(services, holder, id, &limits).await?;

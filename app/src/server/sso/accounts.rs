@@ -18,6 +18,7 @@ pub async fn approve(
     admin: Admin<'_>,
     user_id: &str,
 ) -> Result<UserInfo, CoreError> {
+    admin.user().may_act_on(user_id)?;
     let db = &services.db;
     if !db::identities::approve(db, user_id, Utc::now()).await? {
         return match db::users::find_by_id(db, user_id).await? {
@@ -67,6 +68,7 @@ pub async fn unlink(
     provider: &str,
     subject: &str,
 ) -> Result<(), CoreError> {
+    admin.user().may_act_on(user_id)?;
     if !db::identities::unlink(&services.db, user_id, provider, subject).await? {
         return Err(CoreError::NotFound("identity"));
     }

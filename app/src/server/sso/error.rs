@@ -16,6 +16,8 @@ pub enum SsoError {
     Provider(String),
     #[error("the identity token is not valid: {0}")]
     Token(String),
+    #[error("the token has expired")]
+    Expired,
     #[error("not a member of any group allowed to sign in")]
     NotAllowed,
     #[error("registration is closed")]
@@ -46,7 +48,7 @@ impl SsoError {
             Self::State => "state",
             Self::Denied(_) => "denied",
             Self::Provider(_) => "provider",
-            Self::Token(_) => "token",
+            Self::Token(_) | Self::Expired => "token",
             Self::NotAllowed => "not_allowed",
             Self::RegistrationClosed => "registration_closed",
             Self::InviteRequired => "invite_required",

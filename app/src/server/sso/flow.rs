@@ -167,6 +167,7 @@ async fn complete(
         provider.spec(),
         &who,
         attempt.invite_digest.as_deref(),
+        true,
     )
     .await?;
     let handoff = random_token();

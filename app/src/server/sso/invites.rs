@@ -56,6 +56,14 @@ pub async fn create(
     admin: Admin<'_>,
     req: NewInviteRequest,
 ) -> Result<CreatedInvite, CoreError> {
+    if req.role == Role::Admin {
+        admin
+            .user()
+            .refuse_if_impersonated("inviting an administrator")?;
+    }
+    if let Some(id) = &req.user_id {
+        admin.user().may_act_on(id)?;
+    }
     let sso = &services.sso;
     if sso.settings.providers.is_empty() {
         return Err(CoreError::Refused(

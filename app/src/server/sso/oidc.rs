@@ -181,6 +181,34 @@ impl Oidc {
         token: &str,
         nonce: &str,
     ) -> Result<Map<String, Value>, SsoError> {
+        let claims = self.decode(d, token, &self.spec.client_id).await?;
+        let got = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+        if !bool::from(got.as_bytes().ct_eq(nonce.as_bytes())) {
+            return Err(SsoError::Token(
+                "the nonce does not match this sign-in".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// Who a bearer JWT the provider issued for `audience` is about, once it passed every check.
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<ExternalIdentity, SsoError> {
+        let d = self.discovered().await?;
+        let claims = self.decode(&d, token, audience).await?;
+        self.identity(&claims)
+    }
+
+    /// Signature, algorithm, issuer, audience, authorised party and expiry.
+    async fn decode(
+        &self,
+        d: &Discovered,
+        token: &str,
+        audience: &str,
+    ) -> Result<Map<String, Value>, SsoError> {
         let header =
             decode_header(token).map_err(|e| SsoError::Token(format!("malformed: {e}")))?;
         let advertised = &d.meta.id_token_signing_alg_values_supported;
@@ -203,23 +231,20 @@ impl Oidc {
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[&d.meta.issuer]);
-        validation.set_audience(&[&self.spec.client_id]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|e| SsoError::Token(e.to_string()))?;
+        let data =
+            decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => SsoError::Expired,
+                _ => SsoError::Token(e.to_string()),
+            })?;
         let claims = data.claims;
-        // Core 1.0, 3.1.3.7: with several audiences, we must be the authorised party.
+        // Core 1.0, 3.1.3.7: with several audiences, the token must name us as authorised party.
         if let Some(Value::Array(aud)) = claims.get("aud")
             && aud.len() > 1
-            && claims.get("azp").and_then(Value::as_str) != Some(self.spec.client_id.as_str())
+            && claims.get("azp").and_then(Value::as_str) != Some(audience)
         {
             return Err(SsoError::Token("issued to another authorised party".into()));
-        }
-        let got = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
-        if !bool::from(got.as_bytes().ct_eq(nonce.as_bytes())) {
-            return Err(SsoError::Token(
-                "the nonce does not match this sign-in".into(),
-            ));
         }
         Ok(claims)
     }

@@ -20,11 +20,14 @@ use crate::server::{
 use crate::types::{Registration, Role};
 
 /// The account an external identity signs in to, after the provider's rules were applied.
+/// `record` notes the sign-in on the identity: yes for a browser sign-in, no for a bearer
+/// token, which may come with every request.
 pub async fn sign_in(
     services: &Services,
     spec: &ProviderSpec,
     who: &ExternalIdentity,
     invite_digest: Option<&str>,
+    record: bool,
 ) -> Result<UserRow, SsoError> {
     let settings = &services.sso.settings;
     if !spec.allowed_groups.is_empty()
@@ -43,7 +46,9 @@ pub async fn sign_in(
     let db = &services.db;
     let user = match db::identities::find_user(db, &spec.name, &who.subject).await? {
         Some(user) => {
-            db::identities::touch(db, &identity).await?;
+            if record {
+                db::identities::touch(db, &identity).await?;
+            }
             user
         }
         None => {

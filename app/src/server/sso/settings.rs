@@ -86,6 +86,17 @@ pub struct ProviderSpec {
     /// A claim listing the models the user may use; when present, it replaces the user's
     /// model permissions at every sign-in.
     pub models_claim: Option<String>,
+    /// Accept the provider's own JWTs as bearer tokens (OIDC only).
+    pub bearer: Option<BearerSpec>,
+}
+
+/// Bearer JWTs issued by a provider, accepted in place of our access tokens.
+#[derive(Debug, Clone)]
+pub struct BearerSpec {
+    /// The `aud` the tokens must carry (often the API's own client id).
+    pub audience: String,
+    /// On `/v1` too, not only on the management API.
+    pub on_v1: bool,
 }
 
 impl ProviderSpec {
@@ -136,6 +147,12 @@ impl SsoSettings {
             };
             for u in urls {
                 check_url(&p.name, u)?;
+            }
+            if matches!(p.kind, ProviderKind::Github { .. }) && p.bearer.is_some() {
+                return Err(CoreError::Config(format!(
+                    "identity provider `{}`: GitHub issues no JWTs to accept as bearer tokens",
+                    p.name
+                )));
             }
             if matches!(p.kind, ProviderKind::Github { .. }) && p.client_secret.is_none() {
                 return Err(CoreError::Config(format!(
@@ -225,6 +242,7 @@ mod tests {
             admin_groups: vec![],
             allowed_groups: vec![],
             models_claim: None,
+            bearer: None,
         }
     }
 
