@@ -20,6 +20,7 @@ on_both_backends!(
     each_registration_mode_admits_whom_it_should,
     an_invite_works_once,
     an_invite_for_an_account_links_it,
+    two_sign_ins_racing_with_one_invite_make_one_account,
 );
 
 async fn an_external_sign_in_ends_in_our_own_session(backend: Backend) {
@@ -758,4 +759,41 @@ async fn a_providers_own_jwts_are_accepted_as_bearer_tokens_where_configured() {
         .call("/api/auth/me", json!({}), Some(&token))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+async fn two_sign_ins_racing_with_one_invite_make_one_account(backend: Backend) {
+    let idp = MockIdp::start().await;
+    let app = app_with(
+        backend,
+        settings(Registration::Invite, vec![provider(&idp, "mock")]),
+    )
+    .await;
+    let (_, admin) = app.admin().await;
+    let r = app
+        .call(
+            "/api/invites/create",
+            json!({ "invite": { "role": "user" } }),
+            Some(&admin),
+        )
+        .await;
+    let token = r.str("link").rsplit('/').next().unwrap().to_owned();
+    let query = format!("?invite={token}");
+    idp.person(Person::new("sub-first", "first@example.com"));
+    let a = begin(&app, "mock", &query).await;
+    let a_back = at_provider(&a.authorize).await;
+    idp.person(Person::new("sub-second", "second@example.com"));
+    let b = begin(&app, "mock", &query).await;
+    let b_back = at_provider(&b.authorize).await;
+    let (x, y) = tokio::join!(
+        arrive(&app, &a_back, Some(&a.cookie)),
+        arrive(&app, &b_back, Some(&b.cookie))
+    );
+    let won = [&x, &y]
+        .iter()
+        .filter(|l| l.starts_with("/login/sso#code="))
+        .count();
+    assert_eq!(won, 1, "{x} / {y}");
+    assert!(x == "/login?sso_error=invite_invalid" || y == "/login?sso_error=invite_invalid");
+    // The administrator and the one who won.
+    assert_eq!(app.db.scalar("select count(*) from app_user", &[]).await, 2);
 }

@@ -314,3 +314,33 @@ async fn sync_claims(
         .await?
         .unwrap_or(user))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(hint: Option<&str>, email: Option<&str>) -> ExternalIdentity {
+        ExternalIdentity {
+            subject: "s-1".into(),
+            username_hint: hint.map(str::to_owned),
+            email: email.map(str::to_owned),
+            ..ExternalIdentity::default()
+        }
+    }
+
+    #[test]
+    fn usernames_come_from_what_the_provider_offers_and_always_fit_our_rules() {
+        assert_eq!(username_for(&who(Some("octocat"), None), 0), "octocat");
+        assert_eq!(username_for(&who(None, Some("jo.ann@x.org")), 0), "jo.ann");
+        assert_eq!(
+            username_for(&who(Some("Jürgen Müller"), None), 0),
+            "J-rgen-M-ller"
+        );
+        assert_eq!(username_for(&who(Some("__x"), None), 0), "user-x");
+        assert_eq!(username_for(&who(None, None), 0), "user-s-1");
+        assert_eq!(username_for(&who(Some("sam"), None), 2), "sam-3");
+        for w in [who(Some("-"), None), who(Some(&"a".repeat(100)), None)] {
+            assert!(check_username(&username_for(&w, 5)).is_ok(), "{w:?}");
+        }
+    }
+}
