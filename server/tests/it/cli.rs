@@ -282,7 +282,7 @@ async fn migrate_and_check_config_report_the_schema() {
     let out = run(d.path(), &["migrate"], "").await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("is at schema version 4"),
+        stdout(&out).contains("is at schema version 5"),
         "{}",
         stdout(&out)
     );
@@ -341,6 +341,46 @@ async fn check_config_checks_the_declared_upstreams_and_models() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("1 upstream(s), 1 model(s) declared"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test]
+async fn check_config_checks_the_identity_providers() {
+    let d = dir();
+    let provider = "[[auth.providers]]\nname = \"kc\"\nkind = \"oidc\"\nissuer = \"https://sso.example.com/realms/x\"\nclient_id = \"portcullis\"\n";
+    let cases = [
+        (provider.to_owned(), "need `public_url`"),
+        (
+            format!("[auth]\npublic_url = \"https://gw.example.com\"\n{provider}client_secret_env = \"PORTCULLIS_TEST_UNSET_SECRET\"\n"),
+            "`PORTCULLIS_TEST_UNSET_SECRET` holding its secret is not set",
+        ),
+        (
+            "[auth]\npublic_url = \"https://gw.example.com\"\n[[auth.providers]]\nname = \"gh\"\nkind = \"github\"\nclient_id = \"x\"\n".to_owned(),
+            "GitHub needs a client secret",
+        ),
+        (
+            "[auth]\npassword_login = false\n".to_owned(),
+            "nobody could sign in",
+        ),
+    ];
+    for (toml, expected) in cases {
+        std::fs::write(d.path().join("a.toml"), &toml).unwrap();
+        let out = run(d.path(), &["--config", "a.toml", "check-config"], "").await;
+        assert!(!out.status.success(), "{toml}");
+        assert!(stderr(&out).contains(expected), "{toml}: {}", stderr(&out));
+    }
+    std::fs::write(
+        d.path().join("a.toml"),
+        format!("[auth]\npublic_url = \"https://gw.example.com\"\nregistration = \"approval\"\n{provider}"),
+    )
+    .unwrap();
+    let out = run(d.path(), &["--config", "a.toml", "check-config"], "").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .contains("sign-in:    passwords on, 1 identity provider(s), registration approval"),
         "{}",
         stdout(&out)
     );

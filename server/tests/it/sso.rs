@@ -334,6 +334,23 @@ async fn each_registration_mode_admits_whom_it_should(backend: Backend) {
         )
         .await
         .assert_error(StatusCode::CONFLICT, "refused");
+    // Enabling by hand approves as well.
+    idp.person(Person::new("sub-quinn", "quinn@example.com"));
+    assert_eq!(sign_in(&approval, "mock", "").await.unwrap_err(), "pending");
+    let quinn = approval
+        .db
+        .text("select user_id from app_user where username = 'quinn'", &[])
+        .await
+        .unwrap();
+    let r = approval
+        .call(
+            "/api/users/update",
+            json!({ "user_id": quinn, "enabled": true }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.body["awaiting_approval"], false, "{}", r.body);
+    sign_in(&approval, "mock", "").await.unwrap();
     let approved = approval
         .db
         .scalar(

@@ -84,6 +84,7 @@ pub fn sso_error_text(code: &str) -> &'static str {
             "An account with your email address already exists, but it is not linked to this sign-in. Ask an administrator to link it."
         }
         "unknown_provider" => "That identity provider is not configured here.",
+        "busy" => "Too many people are signing in right now. Please try again in a few minutes.",
         _ => "The sign-in did not work. Please try again.",
     }
 }

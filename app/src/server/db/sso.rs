@@ -27,6 +27,14 @@ pub struct Attempt {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How many attempts are in flight (expired ones included until purged).
+pub async fn count_attempts(db: &Db) -> Result<i64, CoreError> {
+    const SQL: &str = "select count(*) from sso_attempt";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_one(pool)
+        .await)?)
+}
+
 pub async fn insert_attempt(db: &Db, a: &NewAttempt<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into sso_attempt (state_digest, provider, code_challenge, nonce, \
         invite_digest, next_path, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";

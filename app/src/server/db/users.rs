@@ -235,6 +235,7 @@ pub async fn update(
 ) -> Result<UpdateOutcome, CoreError> {
     const UPDATE: &str = "update app_user set \
         role = coalesce($2, role), enabled = coalesce($3, enabled), \
+        awaiting_approval = case when $3 = true then false else awaiting_approval end, \
         email = case when $4 then $5 else email end, \
         token_version = token_version + case when $3 = false and enabled then 1 else 0 end, \
         updated_at = $6 where user_id = $1";

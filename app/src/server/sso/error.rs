@@ -36,6 +36,8 @@ pub enum SsoError {
     Disabled,
     #[error("an account with this email exists and is not linked to this sign-in")]
     EmailTaken,
+    #[error("too many sign-ins are in flight")]
+    Busy,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -58,6 +60,7 @@ impl SsoError {
             Self::Pending => "pending",
             Self::Disabled => "disabled",
             Self::EmailTaken => "email_taken",
+            Self::Busy => "busy",
             Self::Core(_) => "internal",
         }
     }

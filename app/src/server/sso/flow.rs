@@ -17,6 +17,9 @@ use crate::server::{
 };
 use crate::types::SsoSession;
 
+/// Sign-ins that may be in flight at once, over every instance.
+pub const MAX_ATTEMPTS_IN_FLIGHT: i64 = 10_000;
+
 /// Where the browser goes, and the cookie that binds the attempt to it.
 #[derive(Debug)]
 pub struct Started {
@@ -61,6 +64,11 @@ pub async fn start(
     };
     let now = Utc::now();
     db::sso::purge_expired(&services.db, now).await?;
+    // Starting costs a row for ten minutes and needs no credentials: a flood must not grow
+    // the table without bound.
+    if db::sso::count_attempts(&services.db).await? >= MAX_ATTEMPTS_IN_FLIGHT {
+        return Err(SsoError::Busy);
+    }
     let invite_digest = invite.filter(|i| !i.is_empty()).map(digest);
     db::sso::insert_attempt(
         &services.db,
