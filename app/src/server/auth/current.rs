@@ -92,6 +92,16 @@ impl CurrentUser {
             }
             _ => None,
         };
+        Self::of(user, claims.family_id, impersonator, None)
+    }
+
+    /// The caller a user row stands for, in session `family_id` (empty for a provider's token).
+    pub(crate) fn of(
+        user: db::users::UserRow,
+        family_id: String,
+        impersonator: Option<Impersonator>,
+        external: Option<String>,
+    ) -> Result<Self, CoreError> {
         Ok(Self {
             role: user.role()?,
             user_id: user.user_id,
@@ -99,9 +109,9 @@ impl CurrentUser {
             must_change_password: user.must_change_password,
             all_models: user.all_models,
             may_create_keys: user.may_create_keys,
-            family_id: claims.family_id,
+            family_id,
             impersonator,
-            external: None,
+            external,
         })
     }
 

@@ -104,6 +104,26 @@ pub async fn unlink(
     Ok(n == 1)
 }
 
+/// Uses the invite (a digest), if any, for `$user_id` inside an open transaction; when it
+/// cannot be used, rolls back and returns [`Outcome::InviteGone`] from the enclosing block.
+macro_rules! use_invite {
+    ($tx:ident, $invite:expr, $now:expr, $user_id:expr) => {
+        if let Some(digest) = $invite {
+            let used = sqlx::query(invites::USE)
+                .bind(digest)
+                .bind($now)
+                .bind($user_id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            if used == 0 {
+                $tx.rollback().await?;
+                return Ok::<_, sqlx::Error>(Outcome::InviteGone);
+            }
+        }
+    };
+}
+
 /// What an invite-guarded transaction found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -121,19 +141,7 @@ pub async fn link(
 ) -> Result<Outcome, CoreError> {
     let outcome = on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
-        if let Some(digest) = invite {
-            let used = sqlx::query(invites::USE)
-                .bind(digest)
-                .bind(id.now)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if used == 0 {
-                tx.rollback().await?;
-                return Ok::<_, sqlx::Error>(Outcome::InviteGone);
-            }
-        }
+        use_invite!(tx, invite, id.now, user_id);
         insert_identity!(tx, user_id, id);
         tx.commit().await?;
         Ok(Outcome::Done)
@@ -184,19 +192,7 @@ pub async fn register(
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(digest) = invite {
-            let used = sqlx::query(invites::USE)
-                .bind(digest)
-                .bind(id.now)
-                .bind(user.user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if used == 0 {
-                tx.rollback().await?;
-                return Ok::<_, sqlx::Error>(Outcome::InviteGone);
-            }
-        }
+        use_invite!(tx, invite, id.now, user.user_id);
         insert_identity!(tx, user.user_id, id);
         tx.commit().await?;
         Ok(Outcome::Done)

@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 
 use super::{Provider, ProviderKind, SsoError};
-use crate::server::{CoreError, Services, auth::CurrentUser, db::users::UserRow};
+use crate::server::{CoreError, Services, auth::CurrentUser};
 
 /// Whether any provider's tokens are accepted.
 pub fn accepted(services: &Services) -> bool {
@@ -56,7 +56,7 @@ pub async fn authenticate(services: &Services, token: &str) -> Result<CurrentUse
     let user = super::provision::sign_in(services, spec, &who, None, false)
         .await
         .map_err(|e| refused(&spec.name, e))?;
-    into_current(user, &spec.name)
+    CurrentUser::of(user, String::new(), None, Some(spec.name.clone()))
 }
 
 fn refused(provider: &str, e: SsoError) -> CoreError {
@@ -68,18 +68,4 @@ fn refused(provider: &str, e: SsoError) -> CoreError {
             CoreError::Unauthenticated
         }
     }
-}
-
-fn into_current(user: UserRow, provider: &str) -> Result<CurrentUser, CoreError> {
-    Ok(CurrentUser {
-        role: user.role()?,
-        user_id: user.user_id,
-        username: user.username,
-        must_change_password: user.must_change_password,
-        all_models: user.all_models,
-        may_create_keys: user.may_create_keys,
-        family_id: String::new(),
-        impersonator: None,
-        external: Some(provider.to_owned()),
-    })
 }
