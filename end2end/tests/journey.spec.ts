@@ -295,7 +295,7 @@ test('limits: the user sees her cap, limits a key of her own, and gets 429 past 
   expect((await refused.json()).error.code).toBe('rate_limit_exceeded');
 });
 
-test('an administrator acts as alice, under a banner, and returns with one click', async ({ page }) => {
+test('an administrator acts as alice, under a banner, and returns with one click', async ({ page }, info) => {
   await signIn(page, 'admin', ADMIN_PASSWORD);
   await expect(page.getByRole('heading', { name: 'Welcome, admin' })).toBeVisible();
   await page.getByRole('link', { name: 'Users' }).click();
@@ -306,6 +306,7 @@ test('an administrator acts as alice, under a banner, and returns with one click
   const banner = page.locator('.impersonation');
   await expect(banner).toContainText('You, admin, are acting as alice');
   await expect(page.getByRole('heading', { name: 'Welcome, alice' })).toBeVisible();
+  await shot(page, info.outputPath('acting-as.png'));
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toHaveCount(0);
   // The banner stays on every page.
   await page.getByRole('link', { name: 'API keys' }).click();

@@ -1,12 +1,13 @@
 import { test, expect } from './fixtures/gateway';
-import { hydrated, tokens } from './fixtures/pages';
+import { hydrated, shot, tokens } from './fixtures/pages';
 
-test('a person signs in through the identity provider and lands in their own account', async ({ page }) => {
+test('a person signs in through the identity provider and lands in their own account', async ({ page }, info) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
   await page.goto('/login?next=%2Fkeys');
   await hydrated(page);
+  await shot(page, info.outputPath('sign-in.png'));
   await page.getByRole('link', { name: 'Sign in with Mock ID' }).click();
   await expect(page.getByRole('heading', { name: 'Mock ID' })).toBeVisible();
   await page.getByRole('link', { name: 'Continue as sam@example.com' }).click();
