@@ -79,6 +79,25 @@ async fn usage_reads_back_by_user_model_and_time(backend: Backend) {
         hour.body
     );
 
+    // A range that starts inside an hour counts that whole hour, and says where it started:
+    // the admin's request two minutes ago is found from one minute before it, whatever the
+    // minute of the hour.
+    let since = chrono::Utc::now() - chrono::Duration::minutes(3);
+    let r = app
+        .call(
+            "/api/usage/summary",
+            json!({ "model": "qwen", "since": since.to_rfc3339() }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.body["requests"], 1, "{}", r.body);
+    let started: chrono::DateTime<chrono::Utc> = r.body["since"].as_str().unwrap().parse().unwrap();
+    assert!(
+        started <= since && started.timestamp() % 3600 == 0,
+        "{}",
+        r.body
+    );
+
     app.call(
         "/api/usage/summary",
         json!({ "user_id": admin_id }),

@@ -8,8 +8,8 @@ use crate::server::{
     usage::{Outcome, UsageEvent},
 };
 
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Events per multi-row insert: 14 parameters each stays far below both backends' limits.
 const EVENTS_PER_INSERT: usize = 256;

@@ -77,8 +77,17 @@ pub async fn summary(
     caller: &CurrentUser,
     f: &UsageFilter,
 ) -> Result<UsageSummary, CoreError> {
-    let r = resolve(caller, f)?;
+    let mut r = resolve(caller, f)?;
     let hourly = r.until - r.since <= HOURLY_UP_TO;
+    // Rollups cannot split a bucket: the range starts at the start of the bucket `since` falls
+    // in, so the requests after `since` in that bucket are counted, and the answer says so.
+    let bucket = if hourly {
+        crate::server::db::usage::HOUR_MS
+    } else {
+        crate::server::db::usage::DAY_MS
+    };
+    let since_ms = r.since.timestamp_millis();
+    r.since = at(since_ms - since_ms.rem_euclid(bucket));
     let rows = usage_report::series(&services.db, &r.bind(), hourly).await?;
     let top = usage_report::top_models(&services.db, &r.bind(), hourly).await?;
     let series: Vec<UsagePoint> = rows
