@@ -2,6 +2,7 @@
 //! into per handler, so a new endpoint cannot forget it.
 
 pub mod accounting;
+pub mod anthropic;
 pub mod auth;
 pub mod error;
 pub mod limits;
