@@ -25,6 +25,12 @@ use crate::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let body_limit = state.services.v1_body_limit;
+    // Anthropic's API: its own error shape, outside the key check so that refusals get it too.
+    let anthropic = Router::new()
+        .route("/messages", post(anthropic::messages::create))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
+        .layer(middleware::from_fn(anthropic::errors::rewrite));
     Router::new()
         .route("/chat/completions", post(proxy::chat_completions))
         .route("/completions", post(proxy::completions))
@@ -34,6 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/models/{*id}", get(models::get))
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
+        .merge(anthropic)
         .layer(middleware::from_fn_with_state(state, metrics::track))
 }
 

@@ -1,8 +1,10 @@
 //! Anthropic's Messages API, translated for OpenAI-compatible upstreams: the request into chat
 //! completions ([`to_chat`]) and the answer back ([`from_chat`]), whole or streamed.
 //!
-//! Work in progress (issue 11): the translations are here and tested; `/v1/messages` is not yet
-//! routed to them.
+//! `POST /v1/messages` ([`messages`]) serves every model through this translation for now;
+//! Anthropic-native upstreams (pass-through) and `count_tokens` are still to come (issue 11).
 
+pub mod errors;
 pub mod from_chat;
+pub mod messages;
 pub mod to_chat;

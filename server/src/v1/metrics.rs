@@ -18,6 +18,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         "/chat/completions" => "chat/completions",
         "/completions" => "completions",
         "/embeddings" => "embeddings",
+        "/messages" => "messages",
         p if p == "/models" || p.starts_with("/models/") => "models",
         _ => "other",
     };

@@ -59,7 +59,7 @@ pub async fn embeddings(
 #[derive(Debug, Clone)]
 pub struct ModelLabel(pub String);
 
-async fn routed(
+pub(crate) async fn routed(
     state: &AppState,
     who: &Principal,
     kind: Endpoint,

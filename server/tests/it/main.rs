@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod admin;
+mod anthropic;
 mod auth;
 mod binary;
 mod cli;
