@@ -3,7 +3,7 @@
 # its tool is already there.
 #   scripts/setup.sh          the WASM target, wasm-bindgen and wasm-opt
 #   scripts/setup.sh --test   also Chromium, PostgreSQL, the Playwright packages and a Python
-#                             virtualenv with the official openai package (target/sdk-venv)
+#                             virtualenv with the official openai and anthropic packages (target/sdk-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod anthropic;
+mod anthropic_sdk;
 mod auth;
 mod binary;
 mod cli;

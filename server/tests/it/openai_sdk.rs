@@ -23,10 +23,9 @@ pub fn python() -> PathBuf {
     venv
 }
 
-#[tokio::test]
-async fn the_official_openai_python_package_works_against_the_gateway() {
-    let python = python();
-    let up = MockUpstream::start("alpha").await;
+/// `portcullis serve` with `up` as upstream `local` serving `llama`, its upstream model name
+/// discovered too, and a key for user `sdk`: (data directory, server, key).
+pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, String) {
     let d = tempfile::tempdir().unwrap();
     let config = d.path().join("portcullis.toml");
     std::fs::write(
@@ -74,6 +73,14 @@ async fn the_official_openai_python_package_works_against_the_gateway() {
         assert!(started.elapsed().as_secs() < 10, "never discovered: {body}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    (d, server, key)
+}
+
+#[tokio::test]
+async fn the_official_openai_python_package_works_against_the_gateway() {
+    let python = python();
+    let up = MockUpstream::start("alpha").await;
+    let (_dir, server, key) = sdk_gateway(&up).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/openai_check.py");
     let result = tokio::process::Command::new(&python)
         .arg(&script)
