@@ -57,13 +57,7 @@ pub async fn require(
 
 /// Some JWT may be accepted on `/v1`: our access tokens, or a provider's.
 fn jwt_allowed(services: &app::server::Services) -> bool {
-    services.allow_jwt_on_v1
-        || services
-            .sso
-            .settings
-            .providers
-            .iter()
-            .any(|p| p.bearer.as_ref().is_some_and(|b| b.on_v1))
+    services.allow_jwt_on_v1 || services.sso.settings.bearer_on_v1(None)
 }
 
 async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
@@ -75,12 +69,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
     // Each kind of token is let in only where the deployment said.
     let allowed = match &user.external {
         None => services.allow_jwt_on_v1,
-        Some(p) => services
-            .sso
-            .settings
-            .providers
-            .iter()
-            .any(|s| s.name == *p && s.bearer.as_ref().is_some_and(|b| b.on_v1)),
+        Some(p) => services.sso.settings.bearer_on_v1(Some(p)),
     };
     if !allowed {
         return Err(ApiError::InvalidApiKey);

@@ -33,6 +33,17 @@ async fn messages(app: &TestApp, key: &str, version: bool, body: Value) -> (Stat
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Every token the usage writer recorded, once it has written everything.
+async fn recorded_tokens(app: &TestApp) -> i64 {
+    app.services.shutdown().await;
+    app.db
+        .scalar(
+            "select cast(sum(prompt_tokens + completion_tokens) as bigint) from usage_event",
+            &[],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_message_goes_out_as_chat_completions_and_comes_back_as_a_message() {
     let up = MockUpstream::start("alpha").await;
@@ -66,14 +77,7 @@ async fn a_message_goes_out_as_chat_completions_and_comes_back_as_a_message() {
     assert_eq!(sent.body["max_tokens"], 6);
 
     // Attributed like any chat request.
-    app.services.shutdown().await;
-    let tokens = app
-        .db
-        .scalar(
-            "select cast(sum(prompt_tokens + completion_tokens) as bigint) from usage_event",
-            &[],
-        )
-        .await;
+    let tokens = recorded_tokens(&app).await;
     assert_eq!(tokens, 9);
 }
 
@@ -129,14 +133,7 @@ async fn a_streamed_message_is_anthropics_event_sequence() {
         up.received()[0].body["stream_options"]["include_usage"],
         true
     );
-    app.services.shutdown().await;
-    let tokens = app
-        .db
-        .scalar(
-            "select cast(sum(prompt_tokens + completion_tokens) as bigint) from usage_event",
-            &[],
-        )
-        .await;
+    let tokens = recorded_tokens(&app).await;
     assert_eq!(tokens, 7);
 }
 

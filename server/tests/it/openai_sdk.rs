@@ -76,15 +76,21 @@ pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, Strin
     (d, server, key)
 }
 
-#[tokio::test]
-async fn the_official_openai_python_package_works_against_the_gateway() {
+/// Runs `tests/sdk/<script>` against a fresh gateway (at `base_path` under its address) and
+/// asserts it passed and that the upstream only ever saw its own credential.
+pub async fn sdk_check(script: &str, base_path: &str) {
     let python = python();
     let up = MockUpstream::start("alpha").await;
     let (_dir, server, key) = sdk_gateway(&up).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/openai_check.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script);
     let result = tokio::process::Command::new(&python)
         .arg(&script)
-        .env("PORTCULLIS_BASE_URL", format!("http://{}/v1", server.addr))
+        .env(
+            "PORTCULLIS_BASE_URL",
+            format!("http://{}{base_path}", server.addr),
+        )
         .env("PORTCULLIS_KEY", &key)
         .env("PORTCULLIS_MODEL", "llama")
         .output()
@@ -103,4 +109,9 @@ async fn the_official_openai_python_package_works_against_the_gateway() {
             .all(|r| r.authorization.as_deref() == Some("Bearer sk-up")),
         "the upstream only ever saw its own credential"
     );
+}
+
+#[tokio::test]
+async fn the_official_openai_python_package_works_against_the_gateway() {
+    sdk_check("openai_check.py", "/v1").await;
 }

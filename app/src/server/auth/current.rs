@@ -67,7 +67,7 @@ impl CurrentUser {
         let token = bearer.ok_or(CoreError::Unauthenticated)?;
         let claims = match access::verify(&services.secrets.jwt, token) {
             Ok(claims) => claims,
-            Err(CoreError::Unauthenticated) if crate::server::sso::bearer::accepted(services) => {
+            Err(CoreError::Unauthenticated) if services.sso.settings.any_bearer() => {
                 return crate::server::sso::bearer::authenticate(services, token).await;
             }
             Err(e) => return Err(e),
@@ -82,14 +82,11 @@ impl CurrentUser {
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let impersonator = match (family.impersonator_id, family.impersonator_username) {
-            (Some(user_id), Some(username)) => {
-                // Acting as someone lasts only while the administrator still is one.
-                let admin = db::users::find_by_id(&services.db, &user_id).await?;
-                if !admin.is_some_and(|a| a.enabled && a.role == Role::Admin.as_str()) {
-                    return Err(CoreError::Unauthenticated);
-                }
-                Some(Impersonator { user_id, username })
+            // Acting as someone lasts only while the administrator still is one.
+            (Some(_), _) if family.impersonator_is_admin != Some(true) => {
+                return Err(CoreError::Unauthenticated);
             }
+            (Some(user_id), Some(username)) => Some(Impersonator { user_id, username }),
             _ => None,
         };
         Self::of(user, claims.family_id, impersonator, None)

@@ -196,9 +196,11 @@ pub async fn revoke_all_for_user(
 /// An open session: not revoked, not past its end.
 #[derive(Debug, sqlx::FromRow)]
 pub struct OpenFamily {
-    /// The administrator acting as the user in this session, and their name.
+    /// The administrator acting as the user in this session, their name, and whether they
+    /// still are an enabled administrator.
     pub impersonator_id: Option<String>,
     pub impersonator_username: Option<String>,
+    pub impersonator_is_admin: Option<bool>,
 }
 
 /// The family, while it exists, is not revoked and has not reached its end.
@@ -207,7 +209,8 @@ pub async fn open_family(
     family_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<OpenFamily>, CoreError> {
-    const SQL: &str = "select f.impersonator_id, a.username as impersonator_username \
+    const SQL: &str = "select f.impersonator_id, a.username as impersonator_username, \
+        (a.enabled and a.role = 'admin') as impersonator_is_admin \
         from refresh_family f left join app_user a on a.user_id = f.impersonator_id \
         where f.family_id = $1 and f.revoked_at is null and f.expires_at > $2";
     Ok(on_pool!(db, |pool| {

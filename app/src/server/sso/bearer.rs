@@ -10,16 +10,6 @@ use serde_json::Value;
 use super::{Provider, ProviderKind, SsoError};
 use crate::server::{CoreError, Services, auth::CurrentUser};
 
-/// Whether any provider's tokens are accepted.
-pub fn accepted(services: &Services) -> bool {
-    services
-        .sso
-        .settings
-        .providers
-        .iter()
-        .any(|p| p.bearer.is_some())
-}
-
 /// The issuer a token claims, before anything is verified: only to pick the provider whose
 /// keys will then verify everything.
 fn claimed_issuer(token: &str) -> Option<String> {

@@ -196,6 +196,18 @@ impl SsoSettings {
         self.admin_emails.contains(&email)
     }
 
+    /// Some provider's tokens are accepted as bearer tokens.
+    pub fn any_bearer(&self) -> bool {
+        self.providers.iter().any(|p| p.bearer.is_some())
+    }
+
+    /// `provider`'s tokens are accepted on `/v1`; with `None`, some provider's are.
+    pub fn bearer_on_v1(&self, provider: Option<&str>) -> bool {
+        self.providers.iter().any(|p| {
+            provider.is_none_or(|name| p.name == name) && p.bearer.as_ref().is_some_and(|b| b.on_v1)
+        })
+    }
+
     /// Plain http only for loopback, where a test or a local deployment runs.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
@@ -205,10 +217,9 @@ impl SsoSettings {
 fn check_url(what: &str, url: &str) -> Result<(), CoreError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| CoreError::Config(format!("`{what}`: `{url}` is not a URL: {e}")))?;
+    // IPv6 hosts come in brackets.
     let loopback = parsed.host_str().is_some_and(|h| {
         h == "localhost"
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
             || h.trim_matches(['[', ']'])
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
