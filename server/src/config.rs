@@ -40,6 +40,9 @@ pub struct FileUpstream {
     pub name: String,
     /// For example `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`.
     pub base_url: String,
+    /// `openai` (the default) or `anthropic`: the API the upstream speaks.
+    #[serde(default)]
+    pub api: app::types::UpstreamApi,
     pub credential_env: Option<String>,
     pub credential_file: Option<PathBuf>,
     #[serde(default)]
@@ -102,6 +105,7 @@ impl FileUpstream {
         Ok(app::server::upstreams::config::UpstreamSpec {
             name: self.name.clone(),
             base_url: self.base_url.clone(),
+            api: self.api,
             credential: credential.map(secrecy::SecretString::from),
             headers: self.headers.clone(),
             connect_timeout: self

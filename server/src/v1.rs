@@ -5,6 +5,7 @@ pub mod accounting;
 pub mod anthropic;
 pub mod auth;
 pub mod error;
+pub mod exchange;
 pub mod limits;
 pub mod metrics;
 pub mod models;
@@ -28,6 +29,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     // Anthropic's API: its own error shape, outside the key check so that refusals get it too.
     let anthropic = Router::new()
         .route("/messages", post(anthropic::messages::create))
+        .route(
+            "/messages/count_tokens",
+            post(anthropic::count_tokens::count),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(middleware::from_fn(anthropic::errors::rewrite));

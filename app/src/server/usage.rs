@@ -14,16 +14,30 @@ pub enum Endpoint {
     ChatCompletions = 1,
     Completions = 2,
     Embeddings = 3,
+    /// Anthropic's Messages API, whatever the upstream spoke.
+    Messages = 4,
 }
 
 impl Endpoint {
-    /// The path under `/v1`, as clients and upstreams call it and metrics label it.
+    /// The path under `/v1`, as clients call it and metrics label it.
     pub fn name(self) -> &'static str {
         match self {
             Self::ChatCompletions => "chat/completions",
             Self::Completions => "completions",
             Self::Embeddings => "embeddings",
+            Self::Messages => "messages",
         }
+    }
+
+    /// As stored.
+    pub fn from_code(code: i32) -> Option<Self> {
+        Some(match code {
+            1 => Self::ChatCompletions,
+            2 => Self::Completions,
+            3 => Self::Embeddings,
+            4 => Self::Messages,
+            _ => return None,
+        })
     }
 }
 

@@ -13,6 +13,35 @@ pub enum Source {
     Discovered,
 }
 
+/// The API an upstream speaks. Requests in the other API are translated on their way to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamApi {
+    /// OpenAI's chat completions, completions, embeddings and models (vLLM, llama.cpp, Ollama…).
+    #[default]
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl UpstreamApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::Anthropic => "anthropic",
+        }
+    }
+
+    /// As stored; anything unknown reads as the default.
+    pub fn parse(s: &str) -> Self {
+        if s == "anthropic" {
+            Self::Anthropic
+        } else {
+            Self::Openai
+        }
+    }
+}
+
 /// An upstream as the management API shows it: whether it has a credential, never the
 /// credential; the names of its extra headers, never their values (they often carry keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +49,7 @@ pub struct UpstreamInfo {
     pub upstream_id: String,
     pub name: String,
     pub base_url: String,
+    pub api: UpstreamApi,
     pub has_credential: bool,
     pub header_names: Vec<String>,
     pub connect_timeout_ms: u64,
@@ -39,9 +69,12 @@ pub struct UpstreamInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUpstream {
     pub name: String,
-    /// The OpenAI-compatible root, e.g. `http://127.0.0.1:8000/v1`.
+    /// The API root, e.g. `http://127.0.0.1:8000/v1` or `https://api.anthropic.com/v1`.
     pub base_url: String,
-    /// Sent upstream as `Authorization: Bearer …`; stored encrypted.
+    #[serde(default)]
+    pub api: UpstreamApi,
+    /// Sent upstream as `Authorization: Bearer …` (as `x-api-key` to an Anthropic upstream);
+    /// stored encrypted.
     #[serde(default)]
     pub credential: Option<String>,
     #[serde(default)]
@@ -63,6 +96,8 @@ pub struct UpstreamChanges {
     pub name: Option<String>,
     #[serde(default)]
     pub base_url: Option<String>,
+    #[serde(default)]
+    pub api: Option<UpstreamApi>,
     #[serde(default)]
     pub credential: Option<CredentialChange>,
     /// Replaces every extra header.

@@ -1,10 +1,14 @@
-//! Anthropic's Messages API, translated for OpenAI-compatible upstreams: the request into chat
-//! completions ([`to_chat`]) and the answer back ([`from_chat`]), whole or streamed.
-//!
-//! `POST /v1/messages` ([`messages`]) serves every model through this translation for now;
-//! Anthropic-native upstreams (pass-through) and `count_tokens` are still to come (issue 11).
+//! Anthropic's Messages API: `POST /v1/messages` ([`messages`]) and
+//! `POST /v1/messages/count_tokens` ([`count_tokens`]), with errors in Anthropic's shape
+//! ([`errors`]). Between the two APIs, requests and answers are translated both ways: Messages
+//! to chat completions for OpenAI-compatible upstreams ([`to_chat`], [`from_chat`]), and chat
+//! completions to Messages for Anthropic upstreams ([`to_messages`], [`from_messages`]).
 
+pub mod count_tokens;
 pub mod errors;
 pub mod from_chat;
+pub mod from_messages;
 pub mod messages;
 pub mod to_chat;
+pub mod to_messages;
+pub mod usage;

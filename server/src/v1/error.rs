@@ -42,6 +42,9 @@ pub enum ApiError {
     UpstreamUnreachable,
     #[error("the upstream did not answer in time")]
     UpstreamTimeout,
+    /// The upstream answered with something that cannot be passed on.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("the upstream failed with status {status}")]
     Upstream {
         status: reqwest::StatusCode,
@@ -116,6 +119,11 @@ impl ApiError {
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_error",
                 "upstream_timeout",
+            ),
+            Self::BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "bad_upstream_answer",
             ),
             Self::Upstream { status, .. } => (
                 StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),

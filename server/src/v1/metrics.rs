@@ -19,6 +19,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         "/completions" => "completions",
         "/embeddings" => "embeddings",
         "/messages" => "messages",
+        "/messages/count_tokens" => "messages/count_tokens",
         p if p == "/models" || p.starts_with("/models/") => "models",
         _ => "other",
     };

@@ -1,7 +1,9 @@
-//! Forwarding `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings` to the model's
-//! upstreams. The body goes out as the client sent it, with only `model` rewritten to the
-//! upstream's name for it, so fields Portcullis does not know pass through untouched; the
-//! answer comes back the same way, streamed chunk by chunk as the upstream sends it.
+//! Forwarding `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and `/v1/messages`
+//! to the model's upstreams. To an upstream of the request's own API the body goes out as the
+//! client sent it, with only `model` rewritten to the upstream's name for it, so fields
+//! Portcullis does not know pass through untouched; the answer comes back the same way,
+//! streamed chunk by chunk as the upstream sends it. Between the two APIs, both are translated
+//! ([`super::exchange`]).
 //!
 //! Fail-over: a connection error, a timeout, a 5xx or a 429 before anything was sent to the
 //! client moves on to the next target and puts the failed one on a short cool-down. Once the
@@ -12,19 +14,30 @@ use std::time::Instant;
 use app::server::{
     keys::Principal,
     metrics::EndpointLabels,
-    upstreams::{discovery, registry::COOLDOWN},
+    upstreams::{
+        discovery,
+        registry::{COOLDOWN, Model},
+    },
     usage::{Endpoint, Outcome, UsageEvent},
 };
+use app::types::UpstreamApi;
 use axum::{
     Extension,
     body::{Body, Bytes},
     extract::{State, rejection::BytesRejection},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use eventsource_stream::Eventsource;
 
-use super::{ApiError, accounting::Accounting, limits, request::ProxyRequest, usage_tap};
+use super::{
+    ApiError,
+    accounting::Accounting,
+    exchange::{Exchange, Translated},
+    limits,
+    request::ProxyRequest,
+    usage_tap,
+};
 use crate::AppState;
 
 /// The response header carrying the time Portcullis added before the first byte, in µs.
@@ -35,7 +48,14 @@ pub async fn chat_completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, Endpoint::ChatCompletions, body).await
+    routed(
+        &state,
+        &who,
+        Endpoint::ChatCompletions,
+        body,
+        &Passed::none(),
+    )
+    .await
 }
 
 pub async fn completions(
@@ -43,7 +63,7 @@ pub async fn completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, Endpoint::Completions, body).await
+    routed(&state, &who, Endpoint::Completions, body, &Passed::none()).await
 }
 
 pub async fn embeddings(
@@ -51,7 +71,7 @@ pub async fn embeddings(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, Endpoint::Embeddings, body).await
+    routed(&state, &who, Endpoint::Embeddings, body, &Passed::none()).await
 }
 
 /// The model a `/v1` answer was for, left in its extensions for the metrics layer; set only
@@ -59,14 +79,39 @@ pub async fn embeddings(
 #[derive(Debug, Clone)]
 pub struct ModelLabel(pub String);
 
+/// The client's headers that an upstream of the client's own API receives: Anthropic's
+/// version and beta headers, which say how the body is to be read.
+pub struct Passed(HeaderMap);
+
+impl Passed {
+    pub fn none() -> Self {
+        Self(HeaderMap::new())
+    }
+
+    pub fn anthropic(client: &HeaderMap) -> Self {
+        let mut headers = HeaderMap::new();
+        for name in ["anthropic-version", "anthropic-beta"] {
+            if let Some(v) = client.get(name) {
+                headers.insert(name, v.clone());
+            }
+        }
+        Self(headers)
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0
+    }
+}
+
 pub(crate) async fn routed(
     state: &AppState,
     who: &Principal,
     kind: Endpoint,
     body: Result<Bytes, BytesRejection>,
+    passed: &Passed,
 ) -> Response {
     let mut label = None;
-    let mut res = forward(state, who, kind, body, &mut label)
+    let mut res = forward(state, who, kind, body, passed, &mut label)
         .await
         .into_response();
     if let Some(model) = label {
@@ -75,14 +120,8 @@ pub(crate) async fn routed(
     res
 }
 
-async fn forward(
-    state: &AppState,
-    who: &Principal,
-    kind: Endpoint,
-    body: Result<Bytes, BytesRejection>,
-    label: &mut Option<String>,
-) -> Result<Response, ApiError> {
-    let started = Instant::now();
+/// The request body, read and checked.
+pub(crate) fn received(body: Result<Bytes, BytesRejection>) -> Result<ProxyRequest, ApiError> {
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::BadRequest {
@@ -90,21 +129,62 @@ async fn forward(
             param: None,
         },
     })?;
-    let request = ProxyRequest::parse(body).map_err(|r| ApiError::BadRequest {
+    ProxyRequest::parse(body).map_err(|r| ApiError::BadRequest {
         message: r.message,
         param: r.param,
-    })?;
+    })
+}
+
+/// The model's routes, if the caller may use it. Only a model the routing table knows is
+/// labelled, so clients cannot mint metric label values.
+pub(crate) fn route(
+    services: &app::server::Services,
+    who: &Principal,
+    model: &str,
+    label: &mut Option<String>,
+) -> Result<std::sync::Arc<Model>, ApiError> {
+    let routed = services.registry.model(model);
+    if routed.is_some() {
+        *label = Some(model.to_owned());
+    }
+    if !who.may_use(model) {
+        return Err(ApiError::ModelNotAllowed(model.to_owned()));
+    }
+    routed.ok_or_else(|| ApiError::ModelNotFound(model.to_owned()))
+}
+
+async fn forward(
+    state: &AppState,
+    who: &Principal,
+    kind: Endpoint,
+    body: Result<Bytes, BytesRejection>,
+    passed: &Passed,
+    label: &mut Option<String>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let request = received(body)?;
     let model = request.model.clone();
     let services = &state.services;
-    let routed = services.registry.model(&model);
-    if routed.is_some() {
-        *label = Some(model.clone());
+    let routed = route(services, who, &model, label)?;
+    let targets: Vec<_> = routed
+        .ordered()
+        .into_iter()
+        .filter_map(|t| Some((Exchange::between(kind, t.upstream.api)?, t)))
+        .collect();
+    if targets.is_empty() {
+        return Err(ApiError::BadRequest {
+            message: format!(
+                "the model `{model}` is served through Anthropic's API, which has no /v1/{}",
+                kind.name()
+            ),
+            param: Some("model"),
+        });
     }
-    if !who.may_use(&model) {
-        return Err(ApiError::ModelNotAllowed(model));
-    }
-    let routed = routed.ok_or_else(|| ApiError::ModelNotFound(model.clone()))?;
-    let targets = routed.ordered();
+    let translated = Translated::prepare(
+        &request,
+        targets.iter().map(|(e, _)| *e),
+        services.default_max_tokens,
+    )?;
     let prices = routed.prices;
     let demand = limits::demand(&request, kind, services.default_max_tokens, &prices);
     let reservation = limits::admit(services, who, demand).await?;
@@ -131,14 +211,27 @@ async fn forward(
 
     let mut last_failure = ApiError::UpstreamUnreachable;
     let mut last_target = None;
-    for target in targets {
+    for (exchange, target) in targets {
         last_target = Some(target.target_id.clone());
-        let payload = request.for_upstream(&target.upstream_model, streamed);
         let upstream = &target.upstream;
-        let req = upstream
-            .request(reqwest::Method::POST, kind.name())
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(payload);
+        let payload = match exchange {
+            // Only OpenAI-compatible servers need asking for a stream's usage.
+            Exchange::Direct => request.for_upstream(
+                &target.upstream_model,
+                streamed && upstream.api == UpstreamApi::Openai,
+            ),
+            // Prepared above for every exchange that translates.
+            _ => translated
+                .for_model(&target.upstream_model)
+                .unwrap_or_default(),
+        };
+        let mut req = upstream
+            .request(reqwest::Method::POST, exchange.path(kind))
+            .header(header::CONTENT_TYPE, "application/json");
+        if exchange == Exchange::Direct {
+            req = req.headers(passed.headers().clone());
+        }
+        let req = req.body(payload);
         let in_flight = target.begin();
         let sent_at = Instant::now();
         let response = match req.send().await {
@@ -166,11 +259,11 @@ async fn forward(
             let body = response.bytes().await.unwrap_or_default();
             last_failure = ApiError::Upstream {
                 status,
-                body: serde_json::from_slice(&body).ok(),
+                body: exchange.failure(serde_json::from_slice(&body).ok()),
             };
             continue;
         }
-        let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+        let mut content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let is_sse = content_type
             .as_ref()
             .and_then(|v| v.to_str().ok())
@@ -185,12 +278,15 @@ async fn forward(
         target.health.succeeded();
         let body = if streamed && status.is_success() && is_sse {
             let events: usage_tap::UpstreamEvents = Box::pin(response.bytes_stream().eventsource());
+            if exchange != Exchange::Direct {
+                content_type = Some(HeaderValue::from_static("text/event-stream"));
+            }
             Body::from_stream(usage_tap::Tapped::new(
                 events,
                 accounting,
                 ev,
                 started,
-                client_wants_usage,
+                exchange.relay(kind, client_wants_usage, &model),
                 in_flight,
             ))
         } else {
@@ -216,7 +312,11 @@ async fn forward(
             };
             upstream_time = sent_at.elapsed();
             drop(in_flight);
-            if let Some(t) = usage_tap::usage_in_answer(&bytes) {
+            let tokens = match upstream.api {
+                UpstreamApi::Openai => usage_tap::usage_in_answer(&bytes),
+                UpstreamApi::Anthropic => super::anthropic::usage::in_answer(&bytes),
+            };
+            if let Some(t) = tokens {
                 ev.prompt_tokens = t.prompt_tokens;
                 ev.completion_tokens = t.completion_tokens;
             }
@@ -225,7 +325,10 @@ async fn forward(
             }
             ev.total_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             accounting.finish(ev);
-            Body::from(bytes)
+            if exchange != Exchange::Direct {
+                content_type = Some(HeaderValue::from_static("application/json"));
+            }
+            Body::from(exchange.answer(status, bytes, &model)?)
         };
         let mut res = Response::new(body);
         *res.status_mut() =

@@ -77,6 +77,11 @@ impl ProxyRequest {
         })
     }
 
+    /// The body as the client sent it.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// The body's size as the client sent it.
     pub fn body_len(&self) -> usize {
         self.body.len()

@@ -1,10 +1,11 @@
 //! Relays a streamed answer event by event while watching it for usage, so every stream ends
 //! as exactly one usage event: completed, cancelled by the client, or failed upstream.
 //!
-//! Upstream `data:` payloads are forwarded as they came; a copy is parsed only to read `usage`.
-//! The usage-only chunk Portcullis asked for is kept from clients that did not ask for it. A
-//! transport error or an idle upstream becomes a final OpenAI-style error event, then the
-//! stream ends cleanly.
+//! In the same API on both sides, upstream events are forwarded as they came; a copy is parsed
+//! only to read usage. The usage-only chunk Portcullis asked an OpenAI-compatible upstream for
+//! is kept from clients that did not ask for it. Between the two APIs each event is translated
+//! as it arrives. A transport error or an idle upstream becomes a final error event in the
+//! client's API, then the stream ends cleanly.
 
 use std::{
     convert::Infallible,
@@ -22,12 +23,33 @@ use bytes::Bytes;
 use eventsource_stream::{Event, EventStreamError};
 use futures_util::Stream;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::accounting::Accounting;
+use super::{
+    accounting::Accounting,
+    anthropic::{self, from_chat, from_messages},
+};
 
 pub type UpstreamEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+
+/// What becomes of each upstream event on its way to the client.
+pub enum Relay {
+    /// OpenAI chunks as they came; the usage-only chunk only if the client asked for it.
+    OpenAi { forward_usage: bool },
+    /// Anthropic events as they came.
+    Anthropic,
+    /// OpenAI chunks as Anthropic events.
+    ChatToMessages(Box<from_chat::StreamTranslator>),
+    /// Anthropic events as OpenAI chunks.
+    MessagesToChat(Box<from_messages::StreamTranslator>),
+}
+
+impl Relay {
+    fn client_speaks_anthropic(&self) -> bool {
+        matches!(self, Self::Anthropic | Self::ChatToMessages(_))
+    }
+}
 
 pub struct Tapped {
     inner: UpstreamEvents,
@@ -35,7 +57,7 @@ pub struct Tapped {
     event: Option<UsageEvent>,
     first_byte_seen: bool,
     started: Instant,
-    forward_usage: bool,
+    relay: Relay,
     done: bool,
     tokens: Option<Tokens>,
     in_flight: InFlight,
@@ -95,7 +117,7 @@ impl Tapped {
         accounting: Accounting,
         event: UsageEvent,
         started: Instant,
-        forward_usage: bool,
+        relay: Relay,
         in_flight: InFlight,
     ) -> Self {
         Self {
@@ -104,7 +126,7 @@ impl Tapped {
             event: Some(event),
             first_byte_seen: false,
             started,
-            forward_usage,
+            relay,
             done: false,
             tokens: None,
             in_flight,
@@ -131,21 +153,100 @@ impl Tapped {
                     ),
                 };
                 self.in_flight.health().failed(message.clone(), None);
-                let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": code } });
-                return Some(Bytes::from(format!("data: {body}\n\n")));
+                return Some(self.error_event(&message, code));
             }
         };
-        if ev.data == "[DONE]" {
-            self.finish(Outcome::Completed);
-            return Some(Bytes::from_static(b"data: [DONE]\n\n"));
-        }
-        if let Some((tokens, usage_only)) = usage_in(&ev.data) {
-            self.tokens = Some(tokens);
-            if usage_only && !self.forward_usage {
-                return None;
+        match &mut self.relay {
+            Relay::OpenAi { forward_usage } => {
+                let forward_usage = *forward_usage;
+                if ev.data == "[DONE]" {
+                    self.finish(Outcome::Completed);
+                    return Some(Bytes::from_static(b"data: [DONE]\n\n"));
+                }
+                if let Some((tokens, usage_only)) = usage_in(&ev.data) {
+                    self.tokens = Some(tokens);
+                    if usage_only && !forward_usage {
+                        return None;
+                    }
+                }
+                Some(Bytes::from(format!("data: {}\n\n", ev.data)))
+            }
+            Relay::Anthropic => {
+                anthropic::usage::in_event(&ev.event, &ev.data, &mut self.tokens);
+                let out = Bytes::from(format!("event: {}\ndata: {}\n\n", ev.event, ev.data));
+                match ev.event.as_str() {
+                    "message_stop" => self.finish(Outcome::Completed),
+                    "error" => self.finish(Outcome::UpstreamError),
+                    _ => {}
+                }
+                Some(out)
+            }
+            Relay::ChatToMessages(t) => {
+                if ev.data == "[DONE]" {
+                    let out = anthropic_events(&t.finish());
+                    self.finish(Outcome::Completed);
+                    return Some(out);
+                }
+                if let Some((tokens, _)) = usage_in(&ev.data) {
+                    self.tokens = Some(tokens);
+                }
+                let chunk = serde_json::from_str::<Value>(&ev.data).ok()?;
+                if let Some(message) = chunk.pointer("/error/message").and_then(Value::as_str) {
+                    let message = message.to_owned();
+                    self.finish(Outcome::UpstreamError);
+                    return Some(self.error_event(&message, "upstream_error"));
+                }
+                let events = t.chunk(&chunk);
+                (!events.is_empty()).then(|| anthropic_events(&events))
+            }
+            Relay::MessagesToChat(t) => {
+                anthropic::usage::in_event(&ev.event, &ev.data, &mut self.tokens);
+                let data = serde_json::from_str::<Value>(&ev.data).unwrap_or(Value::Null);
+                if ev.event == "error" {
+                    let message = data
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("the upstream failed")
+                        .to_owned();
+                    self.finish(Outcome::UpstreamError);
+                    return Some(self.error_event(&message, "upstream_error"));
+                }
+                let mut out: String = t
+                    .event(&ev.event, &data)
+                    .iter()
+                    .map(|c| format!("data: {c}\n\n"))
+                    .collect();
+                if ev.event == "message_stop" {
+                    out.push_str("data: [DONE]\n\n");
+                    self.finish(Outcome::Completed);
+                }
+                (!out.is_empty()).then(|| Bytes::from(out))
             }
         }
-        Some(Bytes::from(format!("data: {}\n\n", ev.data)))
+    }
+
+    /// The upstream closed the stream without its closing event. Some OpenAI-compatible
+    /// servers close without `[DONE]`: a clean close is still a complete answer, whose closing
+    /// events the client gets all the same.
+    fn on_end(&mut self) -> Option<Bytes> {
+        let out = match &mut self.relay {
+            Relay::ChatToMessages(t) => Some(anthropic_events(&t.finish())),
+            Relay::MessagesToChat(_) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
+            _ => None,
+        };
+        self.finish(Outcome::Completed);
+        out
+    }
+
+    /// A final error event in the client's API.
+    fn error_event(&self, message: &str, code: &str) -> Bytes {
+        if self.relay.client_speaks_anthropic() {
+            let body =
+                json!({ "type": "error", "error": { "type": "api_error", "message": message } });
+            return Bytes::from(format!("event: error\ndata: {body}\n\n"));
+        }
+        let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": code } });
+        Bytes::from(format!("data: {body}\n\n"))
     }
 
     /// Records the one usage event of this stream.
@@ -188,9 +289,8 @@ impl Stream for Tapped {
             }
             match ready!(self.inner.as_mut().poll_next(cx)) {
                 None => {
-                    // Some servers close without `[DONE]`; a clean close is still a complete answer.
-                    self.finish(Outcome::Completed);
-                    return Poll::Ready(None);
+                    let out = self.on_end();
+                    return Poll::Ready(out.map(Ok));
                 }
                 Some(ev) => {
                     if let Some(out) = self.on_event(ev) {
@@ -204,6 +304,10 @@ impl Stream for Tapped {
             }
         }
     }
+}
+
+fn anthropic_events(events: &[from_chat::Event]) -> Bytes {
+    Bytes::from(events.iter().map(from_chat::sse).collect::<String>())
 }
 
 impl Drop for Tapped {

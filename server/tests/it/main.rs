@@ -5,6 +5,7 @@
 
 mod admin;
 mod anthropic;
+mod anthropic_native;
 mod anthropic_sdk;
 mod auth;
 mod binary;
@@ -16,6 +17,7 @@ mod impersonation;
 mod keys;
 mod limits;
 mod metrics;
+mod mock_anthropic;
 mod mock_github;
 mod mock_idp;
 mod mock_upstream;

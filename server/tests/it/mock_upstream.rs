@@ -73,6 +73,8 @@ impl MockUpstream {
             .route("/v1/completions", post(answer))
             .route("/v1/embeddings", post(answer))
             .route("/v1/models", axum::routing::get(list_models))
+            // vLLM's tokenizer sits at the server's root, beside `/v1`.
+            .route("/tokenize", post(tokenize))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -147,6 +149,27 @@ async fn list_models(State(s): State<Shared>, headers: HeaderMap) -> Response {
         .map(|id| json!({ "id": id, "object": "model", "created": 1, "owned_by": s.name }))
         .collect();
     Json(json!({ "object": "list", "data": data })).into_response()
+}
+
+/// Like vLLM's chat `/tokenize`: ten tokens a message, five for the tools.
+async fn tokenize(State(s): State<Shared>, headers: HeaderMap, raw: axum::body::Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    s.received.lock().unwrap().push(Received {
+        path: "/tokenize".to_owned(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.clone(),
+        raw: String::from_utf8_lossy(&raw).into_owned(),
+    });
+    if let Behaviour::Fail(code) = *s.behaviour.lock().unwrap() {
+        return (StatusCode::from_u16(code).unwrap(), "tokenize failed").into_response();
+    }
+    let messages = body["messages"].as_array().map_or(0, Vec::len);
+    let tools = if body["tools"].is_array() { 5 } else { 0 };
+    let count = messages * 10 + tools;
+    Json(json!({ "count": count, "max_model_len": 8192, "tokens": vec![1; count] })).into_response()
 }
 
 fn chunk(content: &str) -> String {

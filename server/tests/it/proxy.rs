@@ -6,7 +6,7 @@ use app::server::{
     Backend,
     upstreams::config::{self, ModelSpec, TargetSpec, UpstreamSpec},
 };
-use app::types::Role;
+use app::types::{Role, UpstreamApi};
 use axum::{
     body::Body,
     http::{Request, StatusCode},
@@ -43,12 +43,26 @@ pub async fn gateway_in(
     upstreams: &[&MockUpstream],
     idle_timeout: Duration,
 ) -> (TestApp, String) {
+    let upstreams: Vec<(&str, UpstreamApi)> = upstreams
+        .iter()
+        .map(|u| (u.base_url.as_str(), UpstreamApi::Openai))
+        .collect();
+    gateway_speaking(app, &upstreams, idle_timeout).await
+}
+
+/// [`gateway_in`] for upstreams given by base URL and the API each speaks.
+pub async fn gateway_speaking(
+    app: TestApp,
+    upstreams: &[(&str, UpstreamApi)],
+    idle_timeout: Duration,
+) -> (TestApp, String) {
     let specs: Vec<UpstreamSpec> = upstreams
         .iter()
         .enumerate()
-        .map(|(i, u)| UpstreamSpec {
+        .map(|(i, (base_url, api))| UpstreamSpec {
             name: format!("up{i}"),
-            base_url: u.base_url.clone(),
+            base_url: (*base_url).to_owned(),
+            api: *api,
             credential: Some(SecretString::from(format!("upstream-secret-{i}"))),
             headers: HashMap::from([("x-extra".to_owned(), "yes".to_owned())]),
             connect_timeout: Duration::from_secs(2),

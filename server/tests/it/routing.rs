@@ -584,6 +584,7 @@ fn spec(name: &str, base_url: &str) -> UpstreamSpec {
     UpstreamSpec {
         name: name.into(),
         base_url: base_url.into(),
+        api: app::types::UpstreamApi::Openai,
         credential: None,
         headers: std::collections::HashMap::new(),
         connect_timeout: Duration::from_secs(1),

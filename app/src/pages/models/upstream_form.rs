@@ -7,8 +7,22 @@ use crate::{
     client::call,
     components::{ErrorNotice, SuccessNotice},
     server_fns::upstreams::{create_upstream, test_upstream, update_upstream},
-    types::{CredentialChange, NewUpstream, UpstreamChanges, UpstreamInfo},
+    types::{CredentialChange, NewUpstream, UpstreamApi, UpstreamChanges, UpstreamInfo},
 };
+
+/// Which API the upstream speaks; requests in the other one are translated.
+#[component]
+fn ApiSelect(id: &'static str, api: RwSignal<UpstreamApi>) -> impl IntoView {
+    view! {
+        <label for=id>"API"</label>
+        <select id=id
+            prop:value=move || api.get().as_str()
+            on:change=move |ev| api.set(UpstreamApi::parse(&event_target_value(&ev)))>
+            <option value="openai">"OpenAI-compatible (vLLM, llama.cpp, Ollama, OpenAI…)"</option>
+            <option value="anthropic">"Anthropic Messages"</option>
+        </select>
+    }
+}
 
 /// `Name: value` lines, one header each.
 fn parse_headers(text: &str) -> Result<BTreeMap<String, String>, AppError> {
@@ -28,6 +42,7 @@ fn parse_headers(text: &str) -> Result<BTreeMap<String, String>, AppError> {
 pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let base_url = RwSignal::new(String::new());
+    let api = RwSignal::new(UpstreamApi::Openai);
     let credential = RwSignal::new(String::new());
     let headers = RwSignal::new(String::new());
     let discover = RwSignal::new(false);
@@ -38,6 +53,7 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
         Ok(NewUpstream {
             name: name.get_untracked().trim().to_owned(),
             base_url: base_url.get_untracked().trim().to_owned(),
+            api: api.get_untracked(),
             credential: Some(credential.get_untracked()).filter(|c| !c.trim().is_empty()),
             headers: parse_headers(&headers.get_untracked())?,
             connect_timeout_ms: None,
@@ -109,9 +125,10 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
                 <input id="upstream-name" required placeholder="e.g. local-vllm" bind:value=name />
                 <label for="upstream-url">"Base URL"</label>
                 <input id="upstream-url" required type="url" placeholder="http://127.0.0.1:8000/v1" bind:value=base_url />
+                <ApiSelect id="upstream-api" api=api />
                 <label for="upstream-credential">"API key (optional)"</label>
                 <input id="upstream-credential" type="password" autocomplete="new-password" bind:value=credential />
-                <p class="hint">"Stored encrypted and never shown again; sent upstream as a bearer token."</p>
+                <p class="hint">"Stored encrypted and never shown again; sent upstream as a bearer token (to Anthropic as x-api-key)."</p>
                 <label for="upstream-headers">"Extra headers (optional)"</label>
                 <textarea id="upstream-headers" rows="2" placeholder="OpenAI-Organization: org-…" bind:value=headers></textarea>
                 <label class="check"><input type="checkbox" bind:checked=discover />"Offer every model it lists"</label>
@@ -136,6 +153,7 @@ pub fn UpstreamEdit(
 ) -> impl IntoView {
     let id = upstream.upstream_id.clone();
     let base_url = RwSignal::new(upstream.base_url.clone());
+    let api = RwSignal::new(upstream.api);
     let credential = RwSignal::new(String::new());
     let remove_credential = RwSignal::new(false);
     let headers = RwSignal::new(String::new());
@@ -147,6 +165,7 @@ pub fn UpstreamEdit(
         let changes = (|| {
             Ok::<_, AppError>(UpstreamChanges {
                 base_url: Some(base_url.get_untracked().trim().to_owned()),
+                api: Some(api.get_untracked()),
                 credential: if remove_credential.get_untracked() {
                     Some(CredentialChange::Remove)
                 } else {
@@ -183,6 +202,7 @@ pub fn UpstreamEdit(
             <div class="grid-form">
                 <label for="edit-upstream-url">"Base URL"</label>
                 <input id="edit-upstream-url" type="url" bind:value=base_url />
+                <ApiSelect id="edit-upstream-api" api=api />
                 <label for="edit-upstream-credential">"New API key"</label>
                 <input id="edit-upstream-credential" type="password" autocomplete="new-password"
                     placeholder=if upstream.has_credential { "set; leave empty to keep it" } else { "none" }

@@ -6,7 +6,7 @@ use crate::{
     client::call,
     components::{ConfirmButton, Empty, ErrorNotice, Loading, describe, format::when_or},
     server_fns::upstreams::{delete_upstream, discover_models, test_upstream, update_upstream},
-    types::{ConnectionTest, Source, UpstreamChanges, UpstreamInfo},
+    types::{ConnectionTest, Source, UpstreamApi, UpstreamChanges, UpstreamInfo},
 };
 
 fn test_text(t: &ConnectionTest) -> String {
@@ -107,7 +107,9 @@ pub fn UpstreamList(
                                         <th scope="row">{u.name.clone()}
                                             {(u.source == Source::Config).then(|| view! { <br /><span class="hint">"from the configuration file"</span> })}
                                         </th>
-                                        <td><code>{u.base_url.clone()}</code></td>
+                                        <td><code>{u.base_url.clone()}</code>
+                                            {(u.api == UpstreamApi::Anthropic).then(|| view! { <br /><span class="hint">"Anthropic Messages API"</span> })}
+                                        </td>
                                         <td>{if u.has_credential { "Set (hidden)" } else { "None" }}</td>
                                         <td>{if !discovers {
                                             "Off".to_owned()

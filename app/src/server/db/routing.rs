@@ -18,6 +18,8 @@ pub struct UpstreamRow {
     pub upstream_id: String,
     pub name: String,
     pub base_url: String,
+    /// `openai` or `anthropic`.
+    pub api: String,
     pub credential_sealed: Option<String>,
     pub extra_headers: Option<String>,
     pub connect_timeout_ms: i64,
@@ -27,7 +29,7 @@ pub struct UpstreamRow {
 
 pub async fn enabled_upstreams(db: &Db) -> Result<Vec<UpstreamRow>, CoreError> {
     const SQL: &str = concat!(
-        "select upstream_id, name, base_url, credential_sealed, extra_headers, ",
+        "select upstream_id, name, base_url, api, credential_sealed, extra_headers, ",
         "connect_timeout_ms, idle_timeout_ms, discover_models from upstream where enabled"
     );
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)

@@ -10,6 +10,7 @@ pub struct UpstreamAdminRow {
     pub upstream_id: String,
     pub name: String,
     pub base_url: String,
+    pub api: String,
     pub credential_sealed: Option<String>,
     pub extra_headers: Option<String>,
     pub connect_timeout_ms: i64,
@@ -30,6 +31,7 @@ impl UpstreamAdminRow {
             upstream_id: self.upstream_id.clone(),
             name: self.name.clone(),
             base_url: self.base_url.clone(),
+            api: self.api.clone(),
             credential_sealed: self.credential_sealed.clone(),
             extra_headers: self.extra_headers.clone(),
             connect_timeout_ms: self.connect_timeout_ms,
@@ -42,7 +44,7 @@ impl UpstreamAdminRow {
 macro_rules! select_upstreams {
     ($rest:literal) => {
         concat!(
-            "select upstream_id, name, base_url, credential_sealed, extra_headers, \
+            "select upstream_id, name, base_url, api, credential_sealed, extra_headers, \
              connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, created_at, \
              updated_at, discovered_at, discovery_error from upstream ",
             $rest
@@ -78,6 +80,7 @@ pub struct UpstreamWrite<'a> {
     pub upstream_id: &'a str,
     pub name: &'a str,
     pub base_url: &'a str,
+    pub api: &'a str,
     pub credential_sealed: Option<&'a str>,
     pub extra_headers: &'a str,
     pub connect_timeout_ms: i64,
@@ -89,8 +92,9 @@ pub struct UpstreamWrite<'a> {
 
 pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
-        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, \
-        created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'admin', $10, $10)";
+        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, api, \
+        source, created_at, updated_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 'admin', $10, $10)";
     on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)
@@ -102,6 +106,7 @@ pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
         .bind(u.discover_models)
         .bind(u.enabled)
         .bind(u.now)
+        .bind(u.api)
         .execute(pool)
         .await
         .map(|_| ()))?;
@@ -113,7 +118,7 @@ pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
 pub async fn update(db: &Db, u: &UpstreamWrite<'_>) -> Result<bool, CoreError> {
     const SQL: &str = "update upstream set name = $2, base_url = $3, credential_sealed = $4, \
         extra_headers = $5, connect_timeout_ms = $6, idle_timeout_ms = $7, discover_models = $8, \
-        enabled = $9, updated_at = $10 where upstream_id = $1 and source = 'admin'";
+        enabled = $9, updated_at = $10, api = $11 where upstream_id = $1 and source = 'admin'";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)
@@ -125,6 +130,7 @@ pub async fn update(db: &Db, u: &UpstreamWrite<'_>) -> Result<bool, CoreError> {
         .bind(u.discover_models)
         .bind(u.enabled)
         .bind(u.now)
+        .bind(u.api)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

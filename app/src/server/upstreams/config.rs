@@ -10,12 +10,14 @@ use serde::Deserialize;
 
 use super::upstream::seal_context;
 use crate::server::{CoreError, Db, db::on_pool, seal, secrets::Keyring};
+use crate::types::UpstreamApi;
 
 /// An upstream as written in the file, its credential already read from where the file points.
 #[derive(Debug)]
 pub struct UpstreamSpec {
     pub name: String,
     pub base_url: String,
+    pub api: UpstreamApi,
     pub credential: Option<SecretString>,
     pub headers: HashMap<String, String>,
     pub connect_timeout: Duration,
@@ -166,9 +168,10 @@ pub async fn apply(
     const DELETE_MODEL: &str = "delete from model where model_id = $1";
     const DELETE_UPSTREAM: &str = "delete from upstream where upstream_id = $1";
     const UPSTREAM: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
-        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, \
-        created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, true, 'config', $9, $9) \
-        on conflict (upstream_id) do update set base_url = excluded.base_url, \
+        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, api, enabled, \
+        source, created_at, updated_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $10, true, 'config', $9, $9) \
+        on conflict (upstream_id) do update set base_url = excluded.base_url, api = excluded.api, \
         credential_sealed = excluded.credential_sealed, extra_headers = excluded.extra_headers, \
         connect_timeout_ms = excluded.connect_timeout_ms, \
         idle_timeout_ms = excluded.idle_timeout_ms, discover_models = excluded.discover_models, \
@@ -201,6 +204,7 @@ pub async fn apply(
                 .bind(i64::try_from(u.idle_timeout.as_millis()).unwrap_or(i64::MAX))
                 .bind(u.discover_models)
                 .bind(now)
+                .bind(u.api.as_str())
                 .execute(&mut *tx)
                 .await?;
         }

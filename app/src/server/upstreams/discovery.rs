@@ -1,4 +1,5 @@
-//! Asking an upstream what it serves: `GET {base_url}/models`. Used for the administrators'
+//! Asking an upstream what it serves: `GET {base_url}/models` (Anthropic's list has the same
+//! `data[].id`). Used for the administrators'
 //! "test connection" and, for upstreams with `discover_models`, to offer everything they list
 //! (refreshed periodically; a failed refresh keeps what was found before).
 
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use super::{Registry, upstream::Upstream};
 use crate::{
     server::{CoreError, Db, db, secrets::Keyring},
-    types::ConnectionTest,
+    types::{ConnectionTest, UpstreamApi},
 };
 
 /// The longest a model listing may take, on top of the upstream's connect timeout.
@@ -35,8 +36,13 @@ struct Listed {
 /// Lists the upstream's models, timing the answer.
 pub async fn probe(upstream: &Upstream) -> ConnectionTest {
     let started = Instant::now();
+    // Anthropic pages its list, 20 models by default.
+    let path = match upstream.api {
+        UpstreamApi::Openai => "models",
+        UpstreamApi::Anthropic => "models?limit=1000",
+    };
     let result = upstream
-        .request(reqwest::Method::GET, "models")
+        .request(reqwest::Method::GET, path)
         .timeout(LISTING_TIMEOUT)
         .send()
         .await;

@@ -20,7 +20,8 @@ use crate::server::{
     seal,
 };
 use crate::types::{
-    ConnectionTest, CredentialChange, NewUpstream, Source, UpstreamChanges, UpstreamInfo,
+    ConnectionTest, CredentialChange, NewUpstream, Source, UpstreamApi, UpstreamChanges,
+    UpstreamInfo,
 };
 
 pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<UpstreamInfo>, CoreError> {
@@ -78,6 +79,7 @@ pub async fn create(
         upstream_id: &upstream_id,
         name,
         base_url: &base_url,
+        api: new.api.as_str(),
         credential_sealed: sealed.as_deref(),
         extra_headers: &headers,
         connect_timeout_ms: connect,
@@ -92,7 +94,7 @@ pub async fn create(
     let event = Event::new(admin.user().actor(), "upstream.create")
         .target("upstream", &upstream_id)
         .details(json!({
-            "name": name, "base_url": base_url, "has_credential": sealed.is_some(),
+            "name": name, "base_url": base_url, "api": new.api, "has_credential": sealed.is_some(),
             "header_names": new.headers.keys().collect::<Vec<_>>(),
             "discover_models": new.discover_models, "enabled": write.enabled,
         }));
@@ -138,6 +140,7 @@ pub async fn update(
         )?,
         None => row.idle_timeout_ms,
     };
+    let api = c.api.unwrap_or(UpstreamApi::parse(&row.api));
     let sealed = match &c.credential {
         Some(CredentialChange::Set(secret)) => {
             Some(seal_credential(services, upstream_id, secret)?)
@@ -149,6 +152,7 @@ pub async fn update(
         upstream_id,
         name: &name,
         base_url: &base_url,
+        api: api.as_str(),
         credential_sealed: sealed.as_deref(),
         extra_headers: &headers,
         connect_timeout_ms: connect,
@@ -166,7 +170,7 @@ pub async fn update(
     let event = Event::new(admin.user().actor(), "upstream.update")
         .target("upstream", upstream_id)
         .details(json!({
-            "name": c.name, "base_url": c.base_url,
+            "name": c.name, "base_url": c.base_url, "api": c.api,
             "credential": c.credential.as_ref().map(|c| match c {
                 CredentialChange::Set(_) => "set",
                 CredentialChange::Remove => "removed",
@@ -235,6 +239,7 @@ pub async fn test(
                 upstream_id: "",
                 name: new.name.trim(),
                 base_url: &base_url,
+                api: new.api,
                 credential: credential.map(|c| SecretString::from(c.to_owned())),
                 headers: upstream::parse_headers(Some(&headers), &new.name)?,
                 connect_timeout: millis(connect),
@@ -325,6 +330,7 @@ fn to_info(r: UpstreamAdminRow, discovered_models: Vec<String>) -> Result<Upstre
         .map(|(k, _)| k)
         .collect();
     Ok(UpstreamInfo {
+        api: UpstreamApi::parse(&r.api),
         has_credential: r.credential_sealed.is_some(),
         header_names,
         connect_timeout_ms: u64::try_from(r.connect_timeout_ms).unwrap_or_default(),

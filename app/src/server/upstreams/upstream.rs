@@ -1,5 +1,5 @@
-//! One upstream server as the gateway talks to it: its base URL, credential (unsealed in memory
-//! only), extra headers and its own connection pool.
+//! One upstream server as the gateway talks to it: its base URL, the API it speaks, its
+//! credential (unsealed in memory only), extra headers and its own connection pool.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -9,13 +9,27 @@ use reqwest::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring};
+use crate::{
+    server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring},
+    types::UpstreamApi,
+};
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The paths called on every upstream, whose URLs are worth parsing once.
-const PROXIED_PATHS: [&str; 4] = ["chat/completions", "completions", "embeddings", "models"];
+const PROXIED_PATHS: [&str; 6] = [
+    "chat/completions",
+    "completions",
+    "embeddings",
+    "models",
+    "messages",
+    "messages/count_tokens",
+];
+
+/// The `anthropic-version` sent to an Anthropic upstream when the client named none (a request
+/// translated from chat completions): the version whose shapes the translation writes.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 #[derive(Debug)]
 pub struct Upstream {
@@ -23,6 +37,7 @@ pub struct Upstream {
     pub name: String,
     /// Without a trailing slash, e.g. `http://127.0.0.1:8000/v1`.
     pub base_url: String,
+    pub api: UpstreamApi,
     /// The credential (marked sensitive, so `Debug` hides it) and the extra headers, ready to
     /// send: built once, not for every request.
     headers: HeaderMap,
@@ -39,6 +54,7 @@ pub struct Settings<'a> {
     pub upstream_id: &'a str,
     pub name: &'a str,
     pub base_url: &'a str,
+    pub api: UpstreamApi,
     pub credential: Option<SecretString>,
     pub headers: Vec<(String, String)>,
     pub connect_timeout: Duration,
@@ -68,10 +84,26 @@ impl Upstream {
             );
         }
         if let Some(credential) = &s.credential {
-            let mut value = HeaderValue::try_from(format!("Bearer {}", credential.expose_secret()))
-                .map_err(|_| invalid("credential"))?;
+            // Anthropic takes its key as `x-api-key`; everyone else as a bearer token.
+            let (name, value) = match s.api {
+                UpstreamApi::Openai => (
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", credential.expose_secret()),
+                ),
+                UpstreamApi::Anthropic => (
+                    HeaderName::from_static("x-api-key"),
+                    credential.expose_secret().to_owned(),
+                ),
+            };
+            let mut value = HeaderValue::try_from(value).map_err(|_| invalid("credential"))?;
             value.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, value);
+            headers.insert(name, value);
+        }
+        if s.api == UpstreamApi::Anthropic && !headers.contains_key("anthropic-version") {
+            headers.insert(
+                "anthropic-version",
+                HeaderValue::from_static(ANTHROPIC_VERSION),
+            );
         }
         let base_url = s.base_url.trim_end_matches('/').to_owned();
         let urls = PROXIED_PATHS
@@ -87,6 +119,7 @@ impl Upstream {
             upstream_id: s.upstream_id.to_owned(),
             name: s.name.to_owned(),
             base_url,
+            api: s.api,
             headers,
             urls,
             discover_models: s.discover_models,
@@ -105,6 +138,7 @@ impl Upstream {
             upstream_id: &row.upstream_id,
             name: &row.name,
             base_url: &row.base_url,
+            api: UpstreamApi::parse(&row.api),
             credential,
             headers: parse_headers(row.extra_headers.as_deref(), &row.name)?,
             connect_timeout: millis(row.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
@@ -123,6 +157,17 @@ impl Upstream {
                 .request(method, format!("{}/{path}", self.base_url)),
         };
         req.headers(self.headers.clone())
+    }
+}
+
+impl Upstream {
+    /// A request to `path` at the server's root rather than under its API root: the base URL
+    /// without a final `/v1`, where vLLM serves `/tokenize`.
+    pub fn root_request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let root = self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url);
+        self.client
+            .request(method, format!("{root}/{path}"))
+            .headers(self.headers.clone())
     }
 }
 

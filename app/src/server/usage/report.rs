@@ -8,6 +8,7 @@ use crate::server::{
     CoreError, Services,
     auth::CurrentUser,
     db::usage_report::{self, Filter, at},
+    usage::Endpoint,
 };
 use crate::types::{
     ModelUsage, Role, UsageEventInfo, UsageFilter, UsagePage, UsagePoint, UsageSummary,
@@ -197,12 +198,9 @@ fn to_info(e: usage_report::EventRow) -> UsageEventInfo {
         api_key_id: e.api_key_id.filter(|k| !k.is_empty()),
         key_name: e.key_name,
         model: e.model,
-        endpoint: match e.endpoint {
-            1 => "chat/completions",
-            2 => "completions",
-            _ => "embeddings",
-        }
-        .to_owned(),
+        endpoint: Endpoint::from_code(e.endpoint)
+            .map_or("unknown", Endpoint::name)
+            .to_owned(),
         status: e.status,
         outcome: match e.outcome {
             0 => "completed",

@@ -1,0 +1,169 @@
+//! `POST /v1/messages/count_tokens`: how many input tokens a Messages request would take, as
+//! the model's own tokenizer counts them: asked of the upstream, never estimated. An Anthropic
+//! upstream answers at its own `count_tokens`; an OpenAI-compatible one at vLLM's `/tokenize`
+//! (its chat form, at the server's root beside `/v1`). Servers without a tokenizer endpoint
+//! (llama.cpp's takes no chat, Ollama has none) get a clear refusal, not a guess.
+//!
+//! Counting runs no inference: it is recorded in the metrics but not as usage, and it counts
+//! as a request against the caller's per-minute request limits, never against tokens or cost.
+
+use app::{
+    server::{Services, keys::Principal, limits::Demand, upstreams::discovery},
+    types::UpstreamApi,
+};
+use axum::{
+    Extension, Json,
+    body::{Body, Bytes},
+    extract::{State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use super::{messages::require_version, to_chat};
+use crate::{
+    AppState,
+    v1::{
+        ApiError, limits,
+        proxy::{self, ModelLabel, Passed},
+        request::ProxyRequest,
+    },
+};
+
+pub async fn count(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(refused) = require_version(&headers) {
+        return refused;
+    }
+    let mut label = None;
+    let mut res = match counted(&state.services, &who, &headers, body, &mut label).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    };
+    if let Some(model) = label {
+        res.extensions_mut().insert(ModelLabel(model));
+    }
+    res
+}
+
+async fn counted(
+    services: &Services,
+    who: &Principal,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    label: &mut Option<String>,
+) -> Result<Response, ApiError> {
+    let request = proxy::received(body)?;
+    let routed = proxy::route(services, who, &request.model, label)?;
+    let nothing = Demand {
+        tokens: 0,
+        cost_micros: 0,
+    };
+    let _counted_as_a_request = limits::admit(services, who, nothing).await?;
+    let passed = Passed::anthropic(headers);
+    let mut tokenize = None;
+    let mut last_failure = None;
+    for target in routed.ordered() {
+        let upstream = &target.upstream;
+        let req = match upstream.api {
+            UpstreamApi::Anthropic => upstream
+                .request(reqwest::Method::POST, "messages/count_tokens")
+                .headers(passed.headers().clone())
+                .body(request.for_upstream(&target.upstream_model, false)),
+            UpstreamApi::Openai => {
+                if tokenize.is_none() {
+                    tokenize = Some(tokenize_body(&request)?);
+                }
+                let mut body = tokenize.clone().unwrap_or_default();
+                body["model"] = json!(target.upstream_model);
+                upstream
+                    .root_request(reqwest::Method::POST, "tokenize")
+                    .body(body.to_string())
+            }
+        };
+        let req = req.header(header::CONTENT_TYPE, "application/json");
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(upstream = %upstream.name, error = %discovery::describe(&e), "upstream unreachable for token counting");
+                last_failure = Some(if e.is_timeout() {
+                    ApiError::UpstreamTimeout
+                } else {
+                    ApiError::UpstreamUnreachable
+                });
+                continue;
+            }
+        };
+        let status = response.status();
+        let answer = response.bytes().await.unwrap_or_default();
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            last_failure = Some(ApiError::Upstream {
+                status,
+                body: serde_json::from_slice(&answer).ok(),
+            });
+            continue;
+        }
+        if upstream.api == UpstreamApi::Anthropic {
+            let mut res = Response::new(Body::from(answer));
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return Ok(res);
+        }
+        // A server without `/tokenize`; another target may have one.
+        if matches!(status.as_u16(), 404 | 405) {
+            continue;
+        }
+        if !status.is_success() {
+            return Err(ApiError::Upstream {
+                status,
+                body: serde_json::from_slice(&answer).ok(),
+            });
+        }
+        let count = serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|v| v.get("count").and_then(Value::as_i64))
+            .ok_or_else(|| {
+                ApiError::BadGateway("the upstream's /tokenize answer has no count".into())
+            })?;
+        return Ok(Json(json!({ "input_tokens": count })).into_response());
+    }
+    Err(last_failure.unwrap_or_else(|| ApiError::BadRequest {
+        message: format!(
+            "token counting is not available for `{}`: its upstreams offer neither Anthropic's \
+             count_tokens nor a /tokenize endpoint like vLLM's",
+            request.model
+        ),
+        param: Some("model"),
+    }))
+}
+
+/// vLLM's chat tokenize request for the same conversation, tools included: the chat template
+/// applied with the assistant's turn opened, exactly as a completion would see it.
+fn tokenize_body(request: &ProxyRequest) -> Result<Value, ApiError> {
+    let mut messages: Value =
+        serde_json::from_slice(request.body()).map_err(|e| ApiError::BadRequest {
+            message: format!("the request body is not valid JSON: {e}"),
+            param: None,
+        })?;
+    // Counting takes no `max_tokens`; the translation wants one and it changes no token.
+    if let Some(m) = messages.as_object_mut() {
+        m.entry("max_tokens").or_insert(json!(1));
+    }
+    let chat =
+        to_chat::request(&messages, &request.model, false).map_err(|e| ApiError::BadRequest {
+            message: e.0,
+            param: None,
+        })?;
+    let mut body = json!({ "messages": chat["messages"], "add_generation_prompt": true });
+    if let Some(tools) = chat.get("tools") {
+        body["tools"] = tools.clone();
+    }
+    Ok(body)
+}

@@ -1,0 +1,136 @@
+//! How a request in one API reaches an upstream that may speak the other: passed on with only
+//! its model rewritten when both sides speak the same API, translated otherwise (Anthropic
+//! Messages to chat completions for OpenAI-compatible upstreams, chat completions to Messages
+//! for Anthropic ones). The answer comes back the same way, whole or event by event.
+
+use app::{server::usage::Endpoint, types::UpstreamApi};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::{
+    ApiError,
+    anthropic::{from_chat, from_messages, to_chat, to_messages},
+    request::ProxyRequest,
+    usage_tap::Relay,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    /// Both sides speak the same API.
+    Direct,
+    /// An Anthropic Messages request to an OpenAI-compatible upstream.
+    MessagesViaChat,
+    /// A chat-completions request to an Anthropic upstream.
+    ChatViaMessages,
+}
+
+impl Exchange {
+    /// How a `kind` request reaches an upstream speaking `api`; `None` when it cannot
+    /// (Anthropic's API has no completions or embeddings).
+    pub fn between(kind: Endpoint, api: UpstreamApi) -> Option<Self> {
+        match (kind, api) {
+            (Endpoint::Messages, UpstreamApi::Anthropic) => Some(Self::Direct),
+            (Endpoint::Messages, UpstreamApi::Openai) => Some(Self::MessagesViaChat),
+            (Endpoint::ChatCompletions, UpstreamApi::Anthropic) => Some(Self::ChatViaMessages),
+            (_, UpstreamApi::Openai) => Some(Self::Direct),
+            (_, UpstreamApi::Anthropic) => None,
+        }
+    }
+
+    /// The path under the upstream's base URL.
+    pub fn path(self, kind: Endpoint) -> &'static str {
+        match self {
+            Self::Direct => kind.name(),
+            Self::MessagesViaChat => Endpoint::ChatCompletions.name(),
+            Self::ChatViaMessages => Endpoint::Messages.name(),
+        }
+    }
+
+    /// What the usage tap makes of the upstream's stream.
+    pub fn relay(self, kind: Endpoint, client_wants_usage: bool, model: &str) -> Relay {
+        match self {
+            Self::Direct if kind == Endpoint::Messages => Relay::Anthropic,
+            Self::Direct => Relay::OpenAi {
+                forward_usage: client_wants_usage,
+            },
+            Self::MessagesViaChat => {
+                Relay::ChatToMessages(Box::new(from_chat::StreamTranslator::new(model)))
+            }
+            Self::ChatViaMessages => Relay::MessagesToChat(Box::new(
+                from_messages::StreamTranslator::new(model, client_wants_usage),
+            )),
+        }
+    }
+
+    /// A whole answer in the client's API. An OpenAI-shaped error on the Messages endpoint is
+    /// left to its error layer, which rewrites every error there.
+    pub fn answer(self, status: StatusCode, body: Bytes, model: &str) -> Result<Bytes, ApiError> {
+        if self == Self::Direct {
+            return Ok(body);
+        }
+        let parsed = serde_json::from_slice::<Value>(&body);
+        let translated = match (self, status.is_success(), parsed) {
+            (_, true, Err(_)) => {
+                return Err(ApiError::BadGateway(
+                    "the upstream's answer is not JSON".into(),
+                ));
+            }
+            (Self::MessagesViaChat, true, Ok(v)) => from_chat::response(&v, model),
+            (Self::ChatViaMessages, true, Ok(v)) => from_messages::response(&v, model),
+            (Self::ChatViaMessages, false, Ok(v)) => match from_messages::error(&v) {
+                Some(e) => e,
+                None => return Ok(body),
+            },
+            _ => return Ok(body),
+        };
+        Ok(Bytes::from(translated.to_string()))
+    }
+
+    /// An upstream's error body, for when every target failed, in the client's API.
+    pub fn failure(self, body: Option<Value>) -> Option<Value> {
+        match self {
+            Self::ChatViaMessages => body.map(|b| from_messages::error(&b).unwrap_or(b)),
+            _ => body,
+        }
+    }
+}
+
+/// The request translated for the upstreams that need it, once for all of its targets.
+pub struct Translated(Option<Value>);
+
+impl Translated {
+    /// Translates only when some target needs it; a request that cannot be translated is
+    /// refused before anything is reserved or sent.
+    pub fn prepare(
+        request: &ProxyRequest,
+        exchanges: impl Iterator<Item = Exchange>,
+        default_max_tokens: i64,
+    ) -> Result<Self, ApiError> {
+        let needed: Vec<Exchange> = exchanges.filter(|e| *e != Exchange::Direct).collect();
+        let Some(exchange) = needed.first() else {
+            return Ok(Self(None));
+        };
+        let body: Value =
+            serde_json::from_slice(request.body()).map_err(|e| ApiError::BadRequest {
+                message: format!("the request body is not valid JSON: {e}"),
+                param: None,
+            })?;
+        let translated = match exchange {
+            Exchange::MessagesViaChat => to_chat::request(&body, &request.model, false),
+            _ => to_messages::request(&body, &request.model, default_max_tokens),
+        }
+        .map_err(|e| ApiError::BadRequest {
+            message: e.0,
+            param: None,
+        })?;
+        Ok(Self(Some(translated)))
+    }
+
+    /// The translated body for a target that knows the model as `upstream_model`.
+    pub fn for_model(&self, upstream_model: &str) -> Option<Bytes> {
+        let mut body = self.0.clone()?;
+        body["model"] = Value::String(upstream_model.to_owned());
+        Some(Bytes::from(body.to_string()))
+    }
+}
