@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{
     binary::{Server, run, stderr, stdout},
+    mock_anthropic::MockAnthropic,
     mock_upstream::MockUpstream,
 };
 
@@ -24,8 +25,12 @@ pub fn python() -> PathBuf {
 }
 
 /// `portcullis serve` with `up` as upstream `local` serving `llama`, its upstream model name
-/// discovered too, and a key for user `sdk`: (data directory, server, key).
-pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, String) {
+/// discovered too, `claude` as an Anthropic upstream serving `claude`, and a key for user
+/// `sdk`: (data directory, server, key).
+pub async fn sdk_gateway(
+    up: &MockUpstream,
+    claude: &MockAnthropic,
+) -> (tempfile::TempDir, Server, String) {
     let d = tempfile::tempdir().unwrap();
     let config = d.path().join("portcullis.toml");
     std::fs::write(
@@ -33,8 +38,11 @@ pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, Strin
         format!(
             "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\ncredential_env = \"UPSTREAM_KEY\"\n\
              discover_models = true\n\n\
-             [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n",
-            up.base_url
+             [[upstreams]]\nname = \"anthropic\"\napi = \"anthropic\"\nbase_url = \"{}\"\n\
+             credential_env = \"ANTHROPIC_KEY\"\n\n\
+             [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n\n\
+             [[models]]\nname = \"claude\"\ntargets = [{{ upstream = \"anthropic\", model = \"claude-mock\" }}]\n",
+            up.base_url, claude.base_url
         ),
     )
     .unwrap();
@@ -60,7 +68,7 @@ pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, Strin
     let server = Server::start(
         d.path(),
         &["--config", config],
-        &[("UPSTREAM_KEY", "sk-up")],
+        &[("UPSTREAM_KEY", "sk-up"), ("ANTHROPIC_KEY", "sk-ant-up")],
     )
     .await;
     // Discovery runs at start: the upstream's own name for its model is offered too.
@@ -81,7 +89,8 @@ pub async fn sdk_gateway(up: &MockUpstream) -> (tempfile::TempDir, Server, Strin
 pub async fn sdk_check(script: &str, base_path: &str) {
     let python = python();
     let up = MockUpstream::start("alpha").await;
-    let (_dir, server, key) = sdk_gateway(&up).await;
+    let claude = MockAnthropic::start("claude").await;
+    let (_dir, server, key) = sdk_gateway(&up, &claude).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sdk")
         .join(script);
@@ -93,6 +102,7 @@ pub async fn sdk_check(script: &str, base_path: &str) {
         )
         .env("PORTCULLIS_KEY", &key)
         .env("PORTCULLIS_MODEL", "llama")
+        .env("PORTCULLIS_CLAUDE_MODEL", "claude")
         .output()
         .await
         .expect("run python");
@@ -108,6 +118,15 @@ pub async fn sdk_check(script: &str, base_path: &str) {
             .iter()
             .all(|r| r.authorization.as_deref() == Some("Bearer sk-up")),
         "the upstream only ever saw its own credential"
+    );
+    let seen = claude.received();
+    assert!(
+        !seen.is_empty()
+            && seen
+                .iter()
+                .all(|r| r.header("x-api-key") == Some("sk-ant-up")
+                    && r.header("authorization").is_none()),
+        "the Anthropic upstream was used and only ever saw its own credential"
     );
 }
 

@@ -1,6 +1,7 @@
 """Drives a running Portcullis with the official `openai` Python package, as users do.
 
-Reads PORTCULLIS_BASE_URL (…/v1), PORTCULLIS_KEY and PORTCULLIS_MODEL; exits non-zero with the
+Reads PORTCULLIS_BASE_URL (…/v1), PORTCULLIS_KEY, PORTCULLIS_MODEL and PORTCULLIS_CLAUDE_MODEL
+(a model behind an Anthropic upstream, reached through translation); exits non-zero with the
 failed check on stderr. Every call goes through the package's own parsing, so a response the
 package cannot read, or an error it cannot classify, fails here.
 """
@@ -13,6 +14,7 @@ import openai
 base_url = os.environ["PORTCULLIS_BASE_URL"]
 key = os.environ["PORTCULLIS_KEY"]
 model = os.environ["PORTCULLIS_MODEL"]
+claude = os.environ["PORTCULLIS_CLAUDE_MODEL"]
 client = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=20)
 
 
@@ -60,6 +62,27 @@ for chunk in client.chat.completions.create(
     if chunk.usage is not None:
         usage = chunk.usage
 check("usage chunk when asked", usage is not None and usage.total_tokens == 7)
+
+# A model behind an Anthropic upstream, through the translation, tools included.
+weather = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+chat = client.chat.completions.create(
+    model=claude, messages=[{"role": "user", "content": "hi"}], tools=weather
+)
+call = chat.choices[0].message.tool_calls[0]
+check(f"claude via chat: {chat.choices[0]}", chat.choices[0].finish_reason == "tool_calls")
+check(f"its tool call: {call}", call.function.name == "weather" and '"Paris"' in call.function.arguments)
+check(f"its usage: {chat.usage}", chat.usage.prompt_tokens == 12 and chat.usage.completion_tokens == 4)
+usage, pieces = None, []
+for chunk in client.chat.completions.create(
+    model=claude,
+    messages=[{"role": "user", "content": "hi"}],
+    stream=True,
+    stream_options={"include_usage": True},
+):
+    usage = chunk.usage or usage
+    pieces += [c.delta.content for c in chunk.choices if c.delta.content]
+check(f"claude streamed via chat: {pieces}", "".join(pieces) == "Hello")
+check(f"its usage chunk: {usage}", usage is not None and usage.total_tokens == 16)
 
 completion = client.completions.create(model=model, prompt="hi")
 check("completion", completion.usage.total_tokens > 0)
