@@ -58,7 +58,8 @@ pub enum ApiError {
         kind: &'static str,
         code: &'static str,
         retry_after: Option<std::time::Duration>,
-        headers: RateHeaders,
+        /// Boxed: it would double the size of every `Result` carrying an `ApiError`.
+        headers: Box<RateHeaders>,
     },
     #[error("usage limits cannot be checked right now; try again shortly")]
     LimitsUnavailable,
@@ -173,7 +174,7 @@ impl IntoResponse for ApiError {
                 retry_after,
                 headers,
                 ..
-            } => Some((*retry_after, *headers)),
+            } => Some((*retry_after, **headers)),
             _ => None,
         };
         let body = match self {

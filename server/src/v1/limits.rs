@@ -86,7 +86,7 @@ pub async fn admit(
             kind: kind(metric),
             code: code(metric),
             retry_after: Some(retry_after),
-            headers,
+            headers: Box::new(headers),
         },
         Refusal::TooLarge {
             scope,
@@ -103,7 +103,7 @@ pub async fn admit(
             kind: kind(metric),
             code: code(metric),
             retry_after: None,
-            headers: RateHeaders::default(),
+            headers: Box::default(),
         },
         Refusal::Unavailable => ApiError::LimitsUnavailable,
     })

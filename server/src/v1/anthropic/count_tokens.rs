@@ -36,7 +36,7 @@ pub async fn count(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = require_version(&headers) {
+    if let Some(refused) = require_version(&headers) {
         return refused;
     }
     let mut label = None;

@@ -24,7 +24,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = require_version(&headers) {
+    if let Some(refused) = require_version(&headers) {
         return refused;
     }
     proxy::routed(
@@ -37,13 +37,13 @@ pub async fn create(
     .await
 }
 
-/// Anthropic refuses requests without a version; clients that speak the API always send one.
-pub fn require_version(headers: &HeaderMap) -> Result<(), Response> {
-    if headers.contains_key("anthropic-version") {
-        return Ok(());
-    }
-    Err(anthropic_error(
-        StatusCode::BAD_REQUEST,
-        "anthropic-version: header is required",
-    ))
+/// The refusal of a request without a version, as Anthropic refuses it; clients that speak
+/// the API always send one.
+pub fn require_version(headers: &HeaderMap) -> Option<Response> {
+    (!headers.contains_key("anthropic-version")).then(|| {
+        anthropic_error(
+            StatusCode::BAD_REQUEST,
+            "anthropic-version: header is required",
+        )
+    })
 }
