@@ -70,6 +70,16 @@ test('an administrator creates a user limited to one model, and a key of their o
   await page.getByLabel('Remove the stored API key').check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.locator('tr[data-upstream="spare"]')).toContainText('None');
+  // The API it speaks, changed and shown; the edit form opens on the saved choice.
+  await expect(spare).not.toContainText('Anthropic Messages API');
+  const editSpare = page.getByRole('group', { name: 'Edit spare' });
+  await spare.getByRole('button', { name: 'Edit' }).click();
+  await editSpare.getByLabel('API', { exact: true }).selectOption('anthropic');
+  await editSpare.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(spare).toContainText('Anthropic Messages API');
+  await spare.getByRole('button', { name: 'Edit' }).click();
+  await expect(editSpare.getByLabel('API', { exact: true })).toHaveValue('anthropic');
+  await editSpare.getByRole('button', { name: 'Cancel' }).click();
 
   // A model mapped onto it, then given another weight.
   await page.getByLabel('Name clients use').fill('spare-llama');
