@@ -288,6 +288,51 @@ async fn a_streamed_chat_from_an_anthropic_upstream_arrives_as_chunks() {
 }
 
 #[tokio::test]
+async fn a_stream_that_fails_midway_ends_with_an_error_in_the_clients_api() {
+    let claude = MockAnthropic::start("claude").await;
+    claude.break_streams();
+    let (app, key) = gateway(&[(&claude.base_url, UpstreamApi::Anthropic)]).await;
+    let hi = json!({ "model": "llama", "max_tokens": 8, "stream": true,
+                     "messages": [{ "role": "user", "content": "Hi" }] });
+    let (status, text) = messages(&app, &key, hi.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    let last = events(&text).pop().unwrap();
+    assert_eq!(last.0, "error", "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&last.1).unwrap()["error"]["type"],
+        "overloaded_error"
+    );
+    let (status, text) = chat(&app, &key, hi).await;
+    assert_eq!(status, StatusCode::OK);
+    let data: Vec<String> = events(&text).into_iter().map(|(_, d)| d).collect();
+    let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
+    assert_eq!(last["error"]["message"], "Overloaded", "{text}");
+    assert!(
+        !text.contains("[DONE]"),
+        "a failed stream does not claim to be done"
+    );
+    let content: String = data
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| {
+            c.pointer("/choices/0/delta/content")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        content, "Hel",
+        "what came before the failure arrived: {text}"
+    );
+    app.services.shutdown().await;
+    let failed = app
+        .db
+        .scalar("select count(*) from usage_event where outcome = 1", &[])
+        .await;
+    assert_eq!(failed, 2, "both recorded as failed upstream");
+}
+
+#[tokio::test]
 async fn errors_keep_their_meaning_in_each_api_and_fail_over_crosses_apis() {
     let claude = MockAnthropic::start("claude").await;
     let alpha = MockUpstream::start("alpha").await;
@@ -296,8 +341,8 @@ async fn errors_keep_their_meaning_in_each_api_and_fail_over_crosses_apis() {
         (&alpha.base_url, UpstreamApi::Openai),
     ])
     .await;
-    // Only the first target is healthy-first in order when both are fresh: make the order
-    // certain by failing the OpenAI one for the client-error checks.
+    // Whichever target is tried first, the client gets Anthropic's 400: the OpenAI-compatible
+    // one fails with a 500 and the request moves on.
     alpha.set(Behaviour::Fail(500));
     claude.fail(Some(400));
     let hi = json!({ "model": "llama", "max_tokens": 8, "messages": [{ "role": "user", "content": "Hi" }] });

@@ -34,6 +34,8 @@ struct Shared {
     name: &'static str,
     received: Arc<Mutex<Vec<Received>>>,
     fail: Arc<Mutex<Option<u16>>>,
+    /// Streams end with an `overloaded_error` event after the first text.
+    break_streams: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct MockAnthropic {
@@ -51,6 +53,7 @@ impl MockAnthropic {
             name,
             received: Arc::default(),
             fail: Arc::default(),
+            break_streams: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -73,6 +76,13 @@ impl MockAnthropic {
     /// Every call fails with this status from now on; `None` answers again.
     pub fn fail(&self, status: Option<u16>) {
         *self.shared.fail.lock().unwrap() = status;
+    }
+
+    /// Streams fail midway from now on, as Anthropic's do when overloaded.
+    pub fn break_streams(&self) {
+        self.shared
+            .break_streams
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -180,6 +190,14 @@ async fn messages(
             json!({ "type": "content_block_stop", "index": 0 }),
         ),
     ];
+    if s.break_streams.load(std::sync::atomic::Ordering::SeqCst) {
+        events.truncate(4);
+        events.push((
+            "error",
+            json!({ "type": "error", "error": { "type": "overloaded_error", "message": "Overloaded" } }),
+        ));
+        return event_stream(events);
+    }
     if tools {
         events.extend([
             (
@@ -207,6 +225,10 @@ async fn messages(
         ),
         ("message_stop", json!({ "type": "message_stop" })),
     ]);
+    event_stream(events)
+}
+
+fn event_stream(events: Vec<(&'static str, Value)>) -> Response {
     let frames = events
         .into_iter()
         .map(|(name, data)| Ok::<_, std::io::Error>(format!("event: {name}\ndata: {data}\n\n")));

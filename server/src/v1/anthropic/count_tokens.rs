@@ -107,7 +107,13 @@ async fn counted(
             });
             continue;
         }
-        if upstream.api == UpstreamApi::Anthropic {
+        // A server without `/tokenize`; another target may have one.
+        if upstream.api == UpstreamApi::Openai && matches!(status.as_u16(), 404 | 405) {
+            continue;
+        }
+        // Anthropic's answer as it came; a tokenizer's refusal with its own words, which the
+        // error layer puts in Anthropic's shape.
+        if upstream.api == UpstreamApi::Anthropic || !status.is_success() {
             let mut res = Response::new(Body::from(answer));
             *res.status_mut() = status;
             res.headers_mut().insert(
@@ -115,16 +121,6 @@ async fn counted(
                 HeaderValue::from_static("application/json"),
             );
             return Ok(res);
-        }
-        // A server without `/tokenize`; another target may have one.
-        if matches!(status.as_u16(), 404 | 405) {
-            continue;
-        }
-        if !status.is_success() {
-            return Err(ApiError::Upstream {
-                status,
-                body: serde_json::from_slice(&answer).ok(),
-            });
         }
         let count = serde_json::from_slice::<Value>(&answer)
             .ok()
