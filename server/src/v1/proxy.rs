@@ -228,7 +228,7 @@ async fn forward(
         let mut req = upstream
             .request(reqwest::Method::POST, exchange.path(kind))
             .header(header::CONTENT_TYPE, "application/json");
-        if exchange == Exchange::Direct {
+        if exchange == Exchange::Direct && !passed.headers().is_empty() {
             req = req.headers(passed.headers().clone());
         }
         let req = req.body(payload);
