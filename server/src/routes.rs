@@ -4,3 +4,4 @@ pub mod api_errors;
 pub mod health;
 pub mod metrics;
 pub mod sso;
+pub mod sso_start_limit;

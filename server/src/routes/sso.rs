@@ -10,8 +10,10 @@ use app::server::{
         flow::{self, Callback},
     },
 };
+use std::sync::Arc;
+
 use axum::{
-    Router,
+    Extension, Router,
     extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -19,12 +21,14 @@ use axum::{
 };
 use serde::Deserialize;
 
+use super::sso_start_limit::StartLimit;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/sso/{provider}/start", get(start))
         .route("/auth/sso/{provider}/callback", get(callback))
+        .layer(Extension(Arc::new(StartLimit::default())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,10 +39,17 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
+    Extension(limit): Extension<Arc<StartLimit>>,
     Path(provider): Path<String>,
     Query(q): Query<StartQuery>,
+    req: Request,
 ) -> Response {
     let services = &state.services;
+    let addr = client_addr::of_request(req.extensions(), req.headers(), &services.trusted_proxies);
+    if !limit.admit(addr) {
+        tracing::warn!(provider = %provider, addr = ?addr, "too many external sign-ins started from one address");
+        return failed(&SsoError::TooMany);
+    }
     match flow::start(services, &provider, q.invite.as_deref(), q.next.as_deref()).await {
         Ok(started) => {
             let cookie = format!(

@@ -814,3 +814,42 @@ async fn two_sign_ins_racing_with_one_invite_make_one_account(backend: Backend) 
     // The administrator and the one who won.
     assert_eq!(app.db.scalar("select count(*) from app_user", &[]).await, 2);
 }
+
+#[tokio::test]
+async fn one_address_cannot_flood_sign_in_starts() {
+    let idp = MockIdp::start().await;
+    let app = app_with(
+        Backend::Sqlite,
+        settings(Registration::Open, vec![provider(&idp, "mock")]),
+    )
+    .await;
+    let start = |addr: &'static str| {
+        let app = &app;
+        async move {
+            let req = axum::http::Request::get("/auth/sso/mock/start")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let r = app.send(req, addr).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            r.headers[axum::http::header::LOCATION]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let allowed = server::routes::sso_start_limit::STARTS_PER_MINUTE.get();
+    for _ in 0..allowed {
+        assert!(start("203.0.113.7:5000").await.starts_with(&idp.issuer));
+    }
+    assert_eq!(
+        start("203.0.113.7:5001").await,
+        "/login?sso_error=too_many",
+        "the same address, another port"
+    );
+    let rows = app.db.scalar("select count(*) from sso_attempt", &[]).await;
+    assert_eq!(rows, i64::from(allowed), "a refused start writes nothing");
+    assert!(
+        start("198.51.100.9:5000").await.starts_with(&idp.issuer),
+        "others are not held"
+    );
+}

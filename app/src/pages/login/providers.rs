@@ -85,6 +85,9 @@ pub fn sso_error_text(code: &str) -> &'static str {
         }
         "unknown_provider" => "That identity provider is not configured here.",
         "busy" => "Too many people are signing in right now. Please try again in a few minutes.",
+        "too_many" => {
+            "Too many sign-ins were started from your network. Please wait a minute and try again."
+        }
         _ => "The sign-in did not work. Please try again.",
     }
 }

@@ -38,6 +38,8 @@ pub enum SsoError {
     EmailTaken,
     #[error("too many sign-ins are in flight")]
     Busy,
+    #[error("too many sign-ins started from this address")]
+    TooMany,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -61,6 +63,7 @@ impl SsoError {
             Self::Disabled => "disabled",
             Self::EmailTaken => "email_taken",
             Self::Busy => "busy",
+            Self::TooMany => "too_many",
             Self::Core(_) => "internal",
         }
     }
