@@ -7,6 +7,8 @@ use app::server::Services;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::v1::bearer_cache::BearerCache;
+
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -14,6 +16,7 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub services: Services,
+    pub bearer_principals: BearerCache,
 }
 
 impl AppState {
@@ -21,6 +24,7 @@ impl AppState {
         Self(Arc::new(Shared {
             leptos_options,
             services,
+            bearer_principals: BearerCache::default(),
         }))
     }
 }

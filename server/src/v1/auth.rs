@@ -62,6 +62,13 @@ fn jwt_allowed(services: &app::server::Services) -> bool {
 
 async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let services = &state.services;
+    // Read before anything else, so a change of access while this request is checked leaves
+    // an entry that is already stale.
+    let revision = services.keys.revision();
+    let now = Utc::now().timestamp();
+    if let Some(p) = state.bearer_principals.get(token, revision, now) {
+        return Ok(p);
+    }
     let user = CurrentUser::authenticate(services, Some(token))
         .await
         .map_err(|_| ApiError::InvalidApiKey)?;
@@ -87,10 +94,12 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         .await
         .map_err(ApiError::internal)?
         .unwrap_or_default();
-    Ok(Principal::for_user(
-        user.user_id,
-        user.username,
-        models,
-        limits,
-    ))
+    let external = user.external.is_some();
+    let principal = Principal::for_user(user.user_id, user.username, models, limits);
+    if external && let Some(expires_at) = app::server::sso::bearer::expiry(token) {
+        state
+            .bearer_principals
+            .put(token, principal.clone(), expires_at, revision, now);
+    }
+    Ok(principal)
 }

@@ -1,7 +1,7 @@
 //! Signing in through an OpenID Connect provider (the mock in `mock_idp`), end to end through
 //! the real router: the flow, every check on what comes back, and the registration rules.
 
-use app::server::Backend;
+use app::server::{Backend, testing::count_db_uses};
 use app::types::{Registration, Role};
 use axum::http::StatusCode;
 use serde_json::json;
@@ -762,9 +762,34 @@ async fn a_providers_own_jwts_are_accepted_as_bearer_tokens_where_configured() {
     });
     let app = app_with(Backend::Sqlite, settings(Registration::Open, vec![p])).await;
     app.models(&["llama"]).await;
-    let r = app.v1_get("/v1/models", &token, "127.0.0.1:40000").await;
+    let (r, first) = count_db_uses(app.v1_get("/v1/models", &token, "127.0.0.1:40000")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.model_ids(), vec!["llama"]);
+    assert!(first > 0, "the first call names its user in the database");
+    // Then the token costs what an API key costs: nothing from the database…
+    let (r, warm) = count_db_uses(app.v1_get("/v1/models", &token, "127.0.0.1:40000")).await;
+    assert_eq!((r.status, warm), (StatusCode::OK, 0), "{}", r.body);
+    // …until access changes: a disabled user's token stops at once.
+    let (_, admin) = app.admin().await;
+    let bot = app
+        .db
+        .text(
+            "select user_id from app_user where username = 'svc-bot'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let off = app
+        .call(
+            "/api/users/update",
+            json!({ "user_id": bot, "enabled": false }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    app.v1_get("/v1/models", &token, "127.0.0.1:40000")
+        .await
+        .assert_openai_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
     // Closed registration: a token for nobody known opens nothing.
     let mut p = provider(&idp, "mock");
     p.bearer = Some(BearerSpec {

@@ -10,13 +10,22 @@ use serde_json::Value;
 use super::{Provider, ProviderKind, SsoError};
 use crate::server::{CoreError, Services, auth::CurrentUser};
 
+/// A JWT's claims, unverified.
+fn claims(token: &str) -> Option<Value> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// The issuer a token claims, before anything is verified: only to pick the provider whose
 /// keys will then verify everything.
 fn claimed_issuer(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("iss")?.as_str().map(str::to_owned)
+    claims(token)?.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// When a token that [`authenticate`] accepted expires (its verified `exp`), in Unix seconds.
+pub fn expiry(token: &str) -> Option<i64> {
+    claims(token)?.get("exp")?.as_i64()
 }
 
 /// The user a provider's bearer token stands for.
