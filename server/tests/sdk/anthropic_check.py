@@ -26,6 +26,11 @@ def check(what, ok):
     print(f"ok: {what}")
 
 
+ids = [m.id for m in client.models.list()]
+check(f"models.list shows {model} and {claude}: {ids}", model in ids and claude in ids)
+info = client.models.retrieve(claude)
+check(f"models.retrieve: {info}", info.display_name == claude and info.created_at.year > 2000)
+
 msg = client.messages.create(model=model, max_tokens=8, system="Be brief.", messages=hi)
 check(f"a message: {msg.content}", msg.content[0].type == "text" and bool(msg.content[0].text))
 check(f"its stop reason: {msg.stop_reason}", msg.stop_reason == "end_turn")
