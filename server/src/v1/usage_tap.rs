@@ -23,33 +23,14 @@ use bytes::Bytes;
 use eventsource_stream::{Event, EventStreamError};
 use futures_util::Stream;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use super::{
-    accounting::Accounting,
-    anthropic::{self, from_chat, from_messages},
-};
+pub use self::relay::Relay;
+use super::accounting::Accounting;
+
+mod relay;
 
 pub type UpstreamEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
-
-/// What becomes of each upstream event on its way to the client.
-pub enum Relay {
-    /// OpenAI chunks as they came; the usage-only chunk only if the client asked for it.
-    OpenAi { forward_usage: bool },
-    /// Anthropic events as they came.
-    Anthropic,
-    /// OpenAI chunks as Anthropic events.
-    ChatToMessages(Box<from_chat::StreamTranslator>),
-    /// Anthropic events as OpenAI chunks.
-    MessagesToChat(Box<from_messages::StreamTranslator>),
-}
-
-impl Relay {
-    fn client_speaks_anthropic(&self) -> bool {
-        matches!(self, Self::Anthropic | Self::ChatToMessages(_))
-    }
-}
 
 pub struct Tapped {
     inner: UpstreamEvents,
@@ -153,100 +134,23 @@ impl Tapped {
                     ),
                 };
                 self.in_flight.health().failed(message.clone(), None);
-                return Some(self.error_event(&message, code));
+                return Some(self.relay.error_event(&message, code));
             }
         };
-        match &mut self.relay {
-            Relay::OpenAi { forward_usage } => {
-                let forward_usage = *forward_usage;
-                if ev.data == "[DONE]" {
-                    self.finish(Outcome::Completed);
-                    return Some(Bytes::from_static(b"data: [DONE]\n\n"));
-                }
-                if let Some((tokens, usage_only)) = usage_in(&ev.data) {
-                    self.tokens = Some(tokens);
-                    if usage_only && !forward_usage {
-                        return None;
-                    }
-                }
-                Some(Bytes::from(format!("data: {}\n\n", ev.data)))
-            }
-            Relay::Anthropic => {
-                anthropic::usage::in_event(&ev.event, &ev.data, &mut self.tokens);
-                let out = Bytes::from(format!("event: {}\ndata: {}\n\n", ev.event, ev.data));
-                match ev.event.as_str() {
-                    "message_stop" => self.finish(Outcome::Completed),
-                    "error" => self.finish(Outcome::UpstreamError),
-                    _ => {}
-                }
-                Some(out)
-            }
-            Relay::ChatToMessages(t) => {
-                if ev.data == "[DONE]" {
-                    let out = anthropic_events(&t.finish());
-                    self.finish(Outcome::Completed);
-                    return Some(out);
-                }
-                if let Some((tokens, _)) = usage_in(&ev.data) {
-                    self.tokens = Some(tokens);
-                }
-                let chunk = serde_json::from_str::<Value>(&ev.data).ok()?;
-                if let Some(message) = chunk.pointer("/error/message").and_then(Value::as_str) {
-                    let message = message.to_owned();
-                    self.finish(Outcome::UpstreamError);
-                    return Some(self.error_event(&message, "upstream_error"));
-                }
-                let events = t.chunk(&chunk);
-                (!events.is_empty()).then(|| anthropic_events(&events))
-            }
-            Relay::MessagesToChat(t) => {
-                anthropic::usage::in_event(&ev.event, &ev.data, &mut self.tokens);
-                let data = serde_json::from_str::<Value>(&ev.data).unwrap_or(Value::Null);
-                if ev.event == "error" {
-                    let message = data
-                        .pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("the upstream failed")
-                        .to_owned();
-                    self.finish(Outcome::UpstreamError);
-                    return Some(self.error_event(&message, "upstream_error"));
-                }
-                let mut out: String = t
-                    .event(&ev.event, &data)
-                    .iter()
-                    .map(|c| format!("data: {c}\n\n"))
-                    .collect();
-                if ev.event == "message_stop" {
-                    out.push_str("data: [DONE]\n\n");
-                    self.finish(Outcome::Completed);
-                }
-                (!out.is_empty()).then(|| Bytes::from(out))
-            }
+        let (out, end) = self.relay.event(&ev, &mut self.tokens);
+        if let Some(outcome) = end {
+            self.finish(outcome);
         }
+        out
     }
 
     /// The upstream closed the stream without its closing event. Some OpenAI-compatible
     /// servers close without `[DONE]`: a clean close is still a complete answer, whose closing
     /// events the client gets all the same.
     fn on_end(&mut self) -> Option<Bytes> {
-        let out = match &mut self.relay {
-            Relay::ChatToMessages(t) => Some(anthropic_events(&t.finish())),
-            Relay::MessagesToChat(_) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
-            _ => None,
-        };
+        let out = self.relay.end();
         self.finish(Outcome::Completed);
         out
-    }
-
-    /// A final error event in the client's API.
-    fn error_event(&self, message: &str, code: &str) -> Bytes {
-        if self.relay.client_speaks_anthropic() {
-            let body =
-                json!({ "type": "error", "error": { "type": "api_error", "message": message } });
-            return Bytes::from(format!("event: error\ndata: {body}\n\n"));
-        }
-        let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": code } });
-        Bytes::from(format!("data: {body}\n\n"))
     }
 
     /// Records the one usage event of this stream.
@@ -304,10 +208,6 @@ impl Stream for Tapped {
             }
         }
     }
-}
-
-fn anthropic_events(events: &[from_chat::Event]) -> Bytes {
-    Bytes::from(events.iter().map(from_chat::sse).collect::<String>())
 }
 
 impl Drop for Tapped {
