@@ -18,7 +18,7 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     middleware,
-    routing::{get, post},
+    routing::{any, get, post},
 };
 
 pub use error::ApiError;
@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/messages/count_tokens",
             post(anthropic::count_tokens::count),
         )
+        // Batches, files and the rest of Anthropic's API are not served; say so in its shape.
+        .route("/messages/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(middleware::from_fn(anthropic::errors::rewrite));

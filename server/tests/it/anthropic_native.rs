@@ -417,6 +417,19 @@ async fn what_anthropics_api_lacks_is_refused_plainly() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
     assert!(text.contains("`n` greater than 1"), "{text}");
+    let (status, _, text) = send(
+        &app,
+        "/v1/messages/batches",
+        &[("x-api-key", &key), ("anthropic-version", "2023-06-01")],
+        "{}".to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"]["type"],
+        "not_found_error",
+        "in Anthropic's shape: {text}"
+    );
     assert!(claude.received().is_empty(), "nothing was sent");
     assert!(recorded(&app).await.is_empty(), "nor counted");
 }
