@@ -154,11 +154,38 @@ impl ApiError {
         self.wire().2
     }
 
+    /// An upstream that could not be reached or stopped answering.
+    pub fn transport(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::UpstreamTimeout
+        } else {
+            Self::UpstreamUnreachable
+        }
+    }
+
     /// Logs the detail server-side; the client sees only a reference.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         let reference = app::server::error::reference();
         tracing::error!(%reference, error = %e, "request failed");
         Self::Internal(reference)
+    }
+}
+
+impl From<super::request::Rejection> for ApiError {
+    fn from(r: super::request::Rejection) -> Self {
+        Self::BadRequest {
+            message: r.message,
+            param: r.param,
+        }
+    }
+}
+
+impl From<super::anthropic::to_chat::Untranslatable> for ApiError {
+    fn from(e: super::anthropic::to_chat::Untranslatable) -> Self {
+        Self::BadRequest {
+            message: e.0,
+            param: None,
+        }
     }
 }
 

@@ -111,19 +111,11 @@ impl Translated {
         let Some(exchange) = needed.first() else {
             return Ok(Self(None));
         };
-        let body: Value =
-            serde_json::from_slice(request.body()).map_err(|e| ApiError::BadRequest {
-                message: format!("the request body is not valid JSON: {e}"),
-                param: None,
-            })?;
+        let body = request.value()?;
         let translated = match exchange {
             Exchange::MessagesViaChat => to_chat::request(&body, &request.model, false),
             _ => to_messages::request(&body, &request.model, default_max_tokens),
-        }
-        .map_err(|e| ApiError::BadRequest {
-            message: e.0,
-            param: None,
-        })?;
+        }?;
         Ok(Self(Some(translated)))
     }
 

@@ -111,9 +111,13 @@ pub(crate) async fn routed(
     passed: &Passed,
 ) -> Response {
     let mut label = None;
-    let mut res = forward(state, who, kind, body, passed, &mut label)
-        .await
-        .into_response();
+    let res = forward(state, who, kind, body, passed, &mut label).await;
+    labelled(res, label)
+}
+
+/// The answer, with the model it was for (see [`route`]) left for the metrics layer.
+pub(crate) fn labelled(res: impl IntoResponse, label: Option<String>) -> Response {
+    let mut res = res.into_response();
     if let Some(model) = label {
         res.extensions_mut().insert(ModelLabel(model));
     }
@@ -129,10 +133,7 @@ pub(crate) fn received(body: Result<Bytes, BytesRejection>) -> Result<ProxyReque
             param: None,
         },
     })?;
-    ProxyRequest::parse(body).map_err(|r| ApiError::BadRequest {
-        message: r.message,
-        param: r.param,
-    })
+    Ok(ProxyRequest::parse(body)?)
 }
 
 /// The model's routes, if the caller may use it. Only a model the routing table knows is
@@ -240,11 +241,7 @@ async fn forward(
                 let reason = discovery::describe(&e);
                 tracing::warn!(upstream = %upstream.name, model = %model, error = %reason, "upstream unreachable; trying the next target");
                 target.health.failed(reason, Some(COOLDOWN));
-                last_failure = if e.is_timeout() {
-                    ApiError::UpstreamTimeout
-                } else {
-                    ApiError::UpstreamUnreachable
-                };
+                last_failure = ApiError::transport(&e);
                 continue;
             }
         };
@@ -294,11 +291,7 @@ async fn forward(
             let bytes = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    let error = if e.is_timeout() {
-                        ApiError::UpstreamTimeout
-                    } else {
-                        ApiError::UpstreamUnreachable
-                    };
+                    let error = ApiError::transport(&e);
                     target
                         .health
                         .failed(discovery::describe(&e), Some(COOLDOWN));

@@ -77,9 +77,9 @@ impl ProxyRequest {
         })
     }
 
-    /// The body as the client sent it.
-    pub fn body(&self) -> &Bytes {
-        &self.body
+    /// The whole body as a JSON tree, for the requests that must be translated.
+    pub fn value(&self) -> Result<Value, Rejection> {
+        serde_json::from_slice(&self.body).map_err(not_json)
     }
 
     /// The body's size as the client sent it.
@@ -146,10 +146,14 @@ fn parse_fields(body: &[u8]) -> Result<Fields<'_>, Rejection> {
         de.end()?;
         Ok(f)
     });
-    fields.map_err(|e| Rejection {
+    fields.map_err(not_json)
+}
+
+fn not_json(e: serde_json::Error) -> Rejection {
+    Rejection {
         message: format!("the request body is not valid JSON: {e}"),
         param: None,
-    })
+    }
 }
 
 struct FieldsVisitor;

@@ -25,7 +25,7 @@ use crate::{
     AppState,
     v1::{
         ApiError, limits,
-        proxy::{self, ModelLabel, Passed},
+        proxy::{self, Passed},
         request::ProxyRequest,
     },
 };
@@ -40,14 +40,8 @@ pub async fn count(
         return refused;
     }
     let mut label = None;
-    let mut res = match counted(&state.services, &who, &headers, body, &mut label).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
-    };
-    if let Some(model) = label {
-        res.extensions_mut().insert(ModelLabel(model));
-    }
-    res
+    let res = counted(&state.services, &who, &headers, body, &mut label).await;
+    proxy::labelled(res, label)
 }
 
 async fn counted(
@@ -90,11 +84,7 @@ async fn counted(
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(upstream = %upstream.name, error = %discovery::describe(&e), "upstream unreachable for token counting");
-                last_failure = Some(if e.is_timeout() {
-                    ApiError::UpstreamTimeout
-                } else {
-                    ApiError::UpstreamUnreachable
-                });
+                last_failure = Some(ApiError::transport(&e));
                 continue;
             }
         };
@@ -143,20 +133,12 @@ async fn counted(
 /// vLLM's chat tokenize request for the same conversation, tools included: the chat template
 /// applied with the assistant's turn opened, exactly as a completion would see it.
 fn tokenize_body(request: &ProxyRequest) -> Result<Value, ApiError> {
-    let mut messages: Value =
-        serde_json::from_slice(request.body()).map_err(|e| ApiError::BadRequest {
-            message: format!("the request body is not valid JSON: {e}"),
-            param: None,
-        })?;
+    let mut messages = request.value()?;
     // Counting takes no `max_tokens`; the translation wants one and it changes no token.
     if let Some(m) = messages.as_object_mut() {
         m.entry("max_tokens").or_insert(json!(1));
     }
-    let chat =
-        to_chat::request(&messages, &request.model, false).map_err(|e| ApiError::BadRequest {
-            message: e.0,
-            param: None,
-        })?;
+    let chat = to_chat::request(&messages, &request.model, false)?;
     let mut body = json!({ "messages": chat["messages"], "add_generation_prompt": true });
     if let Some(tools) = chat.get("tools") {
         body["tools"] = tools.clone();

@@ -23,11 +23,8 @@ fn chat_id(message: &Value) -> String {
 }
 
 fn usage(u: &Value) -> Value {
-    let n = |k: &str| u.get(k).and_then(Value::as_i64).unwrap_or(0);
-    let prompt =
-        n("input_tokens") + n("cache_creation_input_tokens") + n("cache_read_input_tokens");
-    let completion = n("output_tokens");
-    json!({ "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion })
+    let t = super::usage::of(u);
+    json!({ "prompt_tokens": t.prompt_tokens, "completion_tokens": t.completion_tokens, "total_tokens": t.prompt_tokens + t.completion_tokens })
 }
 
 /// The whole answer; `model` is the name the client asked for.
@@ -137,9 +134,9 @@ impl StreamTranslator {
             "message_start" => {
                 let message = data.get("message").unwrap_or(&Value::Null);
                 self.id = chat_id(message);
-                let u = usage(message.get("usage").unwrap_or(&Value::Null));
-                self.prompt_tokens = u["prompt_tokens"].as_i64().unwrap_or(0);
-                self.completion_tokens = u["completion_tokens"].as_i64().unwrap_or(0);
+                let t = super::usage::of(message.get("usage").unwrap_or(&Value::Null));
+                self.prompt_tokens = t.prompt_tokens;
+                self.completion_tokens = t.completion_tokens;
                 vec![self.chunk(json!({ "role": "assistant", "content": "" }), None)]
             }
             "content_block_start" => {

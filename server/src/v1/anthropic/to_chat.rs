@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untranslatable(pub String);
 
-fn bad(msg: impl Into<String>) -> Untranslatable {
+pub(super) fn bad(msg: impl Into<String>) -> Untranslatable {
     Untranslatable(msg.into())
 }
 

@@ -7,11 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::to_chat::Untranslatable;
-
-fn bad(msg: impl Into<String>) -> Untranslatable {
-    Untranslatable(msg.into())
-}
+use super::to_chat::{Untranslatable, bad};
 
 /// The Messages body for `upstream_model`; `default_max_tokens` fills Anthropic's required
 /// `max_tokens` when the client set none (the same figure its limits reserved).

@@ -34,6 +34,15 @@ impl Usage {
     }
 }
 
+/// The counts in one of Anthropic's `usage` objects.
+pub fn of(usage: &serde_json::Value) -> Tokens {
+    let mut tokens = None;
+    if let Ok(u) = Usage::deserialize(usage) {
+        u.fold_into(&mut tokens);
+    }
+    tokens.unwrap_or_default()
+}
+
 /// The counts of a whole answer (`{"usage": …}` at its top level).
 pub fn in_answer(body: &[u8]) -> Option<Tokens> {
     #[derive(Deserialize)]
