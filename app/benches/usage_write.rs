@@ -33,6 +33,7 @@ fn events(n: usize, round: i64) -> Vec<UsageEvent> {
                 total_ms: 900,
                 ttfb_ms: Some(120),
                 cost_micros: 17,
+                estimated: false,
             }
         })
         .collect()

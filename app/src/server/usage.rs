@@ -71,6 +71,8 @@ pub struct UsageEvent {
     pub ttfb_ms: Option<i64>,
     /// At the model's prices when the request was made; 0 for an unpriced model.
     pub cost_micros: i64,
+    /// The tokens are Portcullis's estimate, not the upstream's count.
+    pub estimated: bool,
 }
 
 /// Token counts as OpenAI-compatible servers report them.

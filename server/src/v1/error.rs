@@ -34,7 +34,7 @@ pub enum ApiError {
     #[error("{message}")]
     BadRequest {
         message: String,
-        param: Option<&'static str>,
+        param: Option<std::borrow::Cow<'static, str>>,
     },
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -193,7 +193,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, code) = self.wire();
         let param = match &self {
-            Self::BadRequest { param, .. } => *param,
+            Self::BadRequest { param, .. } => param.clone(),
             _ => None,
         };
         let limited = match &self {

@@ -13,7 +13,7 @@ use app::server::{
 use axum::http::{HeaderMap, HeaderValue};
 
 use super::{ApiError, request::ProxyRequest};
-use app::server::usage::Endpoint;
+use app::server::usage::{Endpoint, Tokens};
 
 /// Bytes of request body per token, for the prompt estimate: English averages about four
 /// characters a token; what the estimate misses is settled when the upstream reports usage.
@@ -21,12 +21,7 @@ const BYTES_PER_TOKEN: usize = 4;
 
 /// What a request may use: its prompt, estimated from the body's size, and the most its answer
 /// may take (`max_completion_tokens` or `max_tokens`, times `n`; else `default_max_tokens`).
-pub fn demand(
-    request: &ProxyRequest,
-    endpoint: Endpoint,
-    default_max_tokens: i64,
-    prices: &Prices,
-) -> Demand {
+pub fn estimate(request: &ProxyRequest, endpoint: Endpoint, default_max_tokens: i64) -> Tokens {
     let prompt = i64::try_from(request.body_len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
     let answer = match endpoint {
         Endpoint::Embeddings => 0,
@@ -39,9 +34,19 @@ pub fn demand(
             max.saturating_mul(n)
         }
     };
+    Tokens {
+        prompt_tokens: prompt,
+        completion_tokens: answer,
+    }
+}
+
+/// What an estimate reserves from the limits at the model's prices.
+pub fn demand(estimate: Tokens, prices: &Prices) -> Demand {
     Demand {
-        tokens: prompt.saturating_add(answer),
-        cost_micros: prices.cost(prompt, answer),
+        tokens: estimate
+            .prompt_tokens
+            .saturating_add(estimate.completion_tokens),
+        cost_micros: prices.cost(estimate.prompt_tokens, estimate.completion_tokens),
     }
 }
 
@@ -196,15 +201,15 @@ mod tests {
             ProxyRequest::parse(format!("{head}{pad}\"}}").into()).expect("valid")
         };
         let asked = body(r#""max_tokens":100,"n":2,"#, 400);
-        let d = demand(&asked, Endpoint::ChatCompletions, 4096, &prices);
+        let of = |r: &ProxyRequest, e: Endpoint, p: &Prices| demand(estimate(r, e, 4096), p);
+        let d = of(&asked, Endpoint::ChatCompletions, &prices);
         assert_eq!(d.tokens, 100 + 200);
         let bare = ProxyRequest::parse(r#"{"model":"m"}"#.into()).expect("valid");
-        let d = demand(&bare, Endpoint::ChatCompletions, 4096, &prices);
+        let d = of(&bare, Endpoint::ChatCompletions, &prices);
         assert_eq!(d.tokens, 4 + 4096);
-        let d = demand(
+        let d = of(
             &body(r#""max_tokens":5,"#, 400),
             Endpoint::Embeddings,
-            4096,
             &prices,
         );
         assert_eq!(d.tokens, 100);
@@ -212,7 +217,7 @@ mod tests {
             input_micros: Some(1_000_000),
             output_micros: Some(2_000_000),
         };
-        let d = demand(&asked, Endpoint::ChatCompletions, 4096, &priced);
+        let d = of(&asked, Endpoint::ChatCompletions, &priced);
         assert_eq!(d.cost_micros, 100 + 2 * 200);
     }
 }

@@ -32,7 +32,7 @@ use eventsource_stream::Eventsource;
 
 use super::{
     ApiError,
-    accounting::Accounting,
+    accounting::{Accounting, Used},
     exchange::{Exchange, Translated},
     limits,
     request::ProxyRequest,
@@ -48,14 +48,7 @@ pub async fn chat_completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(
-        &state,
-        &who,
-        Endpoint::ChatCompletions,
-        body,
-        &Passed::none(),
-    )
-    .await
+    routed(state, who, Endpoint::ChatCompletions, body, Passed::none()).await
 }
 
 pub async fn completions(
@@ -63,7 +56,7 @@ pub async fn completions(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, Endpoint::Completions, body, &Passed::none()).await
+    routed(state, who, Endpoint::Completions, body, Passed::none()).await
 }
 
 pub async fn embeddings(
@@ -71,7 +64,7 @@ pub async fn embeddings(
     Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    routed(&state, &who, Endpoint::Embeddings, body, &Passed::none()).await
+    routed(state, who, Endpoint::Embeddings, body, Passed::none()).await
 }
 
 /// The model a `/v1` answer was for, left in its extensions for the metrics layer; set only
@@ -103,16 +96,24 @@ impl Passed {
     }
 }
 
+/// Forwards the request in a task of its own, so that a client who hangs up before the answer
+/// does not stop it halfway: the answer is still read to its end and its usage charged.
 pub(crate) async fn routed(
-    state: &AppState,
-    who: &Principal,
+    state: AppState,
+    who: Principal,
     kind: Endpoint,
     body: Result<Bytes, BytesRejection>,
-    passed: &Passed,
+    passed: Passed,
 ) -> Response {
-    let mut label = None;
-    let res = forward(state, who, kind, body, passed, &mut label).await;
-    labelled(res, label)
+    let task = tokio::spawn(async move {
+        let mut label = None;
+        let res = forward(&state, &who, kind, body, &passed, &mut label).await;
+        labelled(res, label)
+    });
+    match task.await {
+        Ok(res) => res,
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 /// The answer, with the model it was for (see [`route`]) left for the metrics layer.
@@ -178,7 +179,7 @@ async fn forward(
                 "the model `{model}` is served through Anthropic's API, which has no /v1/{}",
                 kind.name()
             ),
-            param: Some("model"),
+            param: Some("model".into()),
         });
     }
     let translated = Translated::prepare(
@@ -187,10 +188,10 @@ async fn forward(
         services.default_max_tokens,
     )?;
     let prices = routed.prices;
-    let demand = limits::demand(&request, kind, services.default_max_tokens, &prices);
-    let reservation = limits::admit(services, who, demand).await?;
+    let estimate = limits::estimate(&request, kind, services.default_max_tokens);
+    let reservation = limits::admit(services, who, limits::demand(estimate, &prices)).await?;
     let rate_headers = reservation.headers;
-    let mut accounting = Accounting::new(services, reservation, prices);
+    let mut accounting = Accounting::new(services, reservation, prices, estimate);
     let streamed = kind != Endpoint::Embeddings && request.stream;
     let client_wants_usage = request.client_wants_usage;
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
@@ -208,6 +209,7 @@ async fn forward(
         total_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         ttfb_ms: None,
         cost_micros: 0,
+        estimated: false,
     };
 
     let mut last_failure = ApiError::UpstreamUnreachable;
@@ -295,11 +297,14 @@ async fn forward(
                     target
                         .health
                         .failed(discovery::describe(&e), Some(COOLDOWN));
-                    accounting.finish(event(
-                        Some(target.target_id.clone()),
-                        error.status().as_u16(),
-                        Outcome::UpstreamError,
-                    ));
+                    accounting.finish(
+                        event(
+                            Some(target.target_id.clone()),
+                            error.status().as_u16(),
+                            Outcome::UpstreamError,
+                        ),
+                        Used::Nothing,
+                    );
                     return Err(error);
                 }
             };
@@ -309,15 +314,17 @@ async fn forward(
                 UpstreamApi::Openai => usage_tap::usage_in_answer(&bytes),
                 UpstreamApi::Anthropic => super::anthropic::usage::in_answer(&bytes),
             };
-            if let Some(t) = tokens {
-                ev.prompt_tokens = t.prompt_tokens;
-                ev.completion_tokens = t.completion_tokens;
-            }
+            let used = match tokens {
+                Some(t) => Used::Reported(t),
+                // An answer is work done: without its count, it costs what was reserved.
+                None if status.is_success() => Used::Unreported,
+                None => Used::Nothing,
+            };
             if !status.is_success() {
                 ev.outcome = Outcome::UpstreamError;
             }
             ev.total_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            accounting.finish(ev);
+            accounting.finish(ev, used);
             if exchange != Exchange::Direct {
                 content_type = Some(HeaderValue::from_static("application/json"));
             }
@@ -356,6 +363,6 @@ async fn forward(
         ApiError::UpstreamTimeout => (504, Outcome::Unreachable),
         _ => (502, Outcome::Unreachable),
     };
-    accounting.finish(event(last_target, status, outcome));
+    accounting.finish(event(last_target, status, outcome), Used::Nothing);
     Err(last_failure)
 }

@@ -27,7 +27,7 @@ pub struct ProxyRequest {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rejection {
     pub message: String,
-    pub param: Option<&'static str>,
+    pub param: Option<Cow<'static, str>>,
 }
 
 /// The top-level fields, each as its raw text inside the body.
@@ -39,7 +39,19 @@ struct Fields<'a> {
     max_tokens: Option<&'a RawValue>,
     max_completion_tokens: Option<&'a RawValue>,
     n: Option<&'a RawValue>,
+    /// A key that is not one of these but that a case-insensitive reader takes for one.
+    look_alike: Option<Rejection>,
 }
+
+/// The top-level fields Portcullis decides on, as [`Fields`] holds them.
+const READ: [&str; 6] = [
+    "model",
+    "stream",
+    "stream_options",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+];
 
 impl ProxyRequest {
     pub fn parse(body: Bytes) -> Result<Self, Rejection> {
@@ -50,21 +62,24 @@ impl ProxyRequest {
             .filter(|m| !m.is_empty())
             .ok_or_else(no_model)?;
         let model_span = span(&body, model_raw);
-        let stream = fields
-            .stream
-            .is_some_and(|raw| serde_json::from_str::<bool>(raw.get()).unwrap_or(false));
-        let stream_options = fields.stream_options.map(|raw| {
-            let value = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-            (span(&body, raw), value)
-        });
+        let stream = typed::<bool>(fields.stream, "stream", "a boolean")?.unwrap_or(false);
+        let stream_options = match fields.stream_options {
+            Some(raw) if raw.get() != "null" => {
+                let value = serde_json::from_str::<Value>(raw.get()).map_err(not_json)?;
+                Some((span(&body, raw), stream_options(value)?))
+            }
+            _ => None,
+        };
         let client_wants_usage = stream_options
             .as_ref()
             .is_some_and(|(_, v)| v.get("include_usage") == Some(&Value::Bool(true)));
-        let integer =
-            |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<i64>(r.get()).ok());
-        let max_tokens =
-            integer(fields.max_completion_tokens).or_else(|| integer(fields.max_tokens));
-        let n = integer(fields.n);
+        let max_tokens = typed::<i64>(
+            fields.max_completion_tokens,
+            "max_completion_tokens",
+            "an integer",
+        )?
+        .or(typed::<i64>(fields.max_tokens, "max_tokens", "an integer")?);
+        let n = typed::<i64>(fields.n, "n", "an integer")?;
         Ok(Self {
             model,
             model_span,
@@ -130,7 +145,76 @@ impl ProxyRequest {
 fn no_model() -> Rejection {
     Rejection {
         message: "you must provide a model".into(),
-        param: Some("model"),
+        param: Some("model".into()),
+    }
+}
+
+/// A field a decision rests on, read only in its exact JSON type (or `null`, as absent): a lax
+/// upstream that reads `"stream": "true"` or `"max_tokens": 1e5` as a stream or a number would
+/// otherwise act on a request Portcullis read differently.
+fn typed<T: serde::de::DeserializeOwned>(
+    raw: Option<&RawValue>,
+    name: &'static str,
+    kind: &str,
+) -> Result<Option<T>, Rejection> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(None);
+    };
+    serde_json::from_str::<T>(raw.get())
+        .map(Some)
+        .map_err(|_| Rejection {
+            message: format!("`{name}` must be {kind}"),
+            param: Some(name.into()),
+        })
+}
+
+/// `stream_options` as an object whose `include_usage`, if any, is a boolean spelled exactly.
+fn stream_options(value: Value) -> Result<Value, Rejection> {
+    let Value::Object(options) = &value else {
+        return Err(Rejection {
+            message: "`stream_options` must be an object".into(),
+            param: Some("stream_options".into()),
+        });
+    };
+    for key in options.keys() {
+        if key != "include_usage" && folds_to(key, "include_usage") {
+            return Err(look_alike(format!("stream_options.{key}"), "include_usage"));
+        }
+    }
+    match options.get("include_usage") {
+        None | Some(Value::Null | Value::Bool(_)) => Ok(value),
+        Some(_) => Err(Rejection {
+            message: "`stream_options.include_usage` must be a boolean".into(),
+            param: Some("stream_options.include_usage".into()),
+        }),
+    }
+}
+
+/// Whether `key` and `field` are equal as Go's `encoding/json` matches object keys (Ollama and
+/// LocalAI read JSON with it): ASCII case folded, and the Kelvin sign and the long s, which
+/// Unicode folds to `k` and `s`.
+fn folds_to(key: &str, field: &str) -> bool {
+    let mut field = field.bytes();
+    for c in key.chars() {
+        let folded = match c {
+            '\u{212A}' => b'k',
+            '\u{017F}' => b's',
+            c if c.is_ascii() => (c as u8).to_ascii_lowercase(),
+            _ => return false,
+        };
+        if field.next() != Some(folded) {
+            return false;
+        }
+    }
+    field.next().is_none()
+}
+
+fn look_alike(key: String, field: &str) -> Rejection {
+    Rejection {
+        message: format!(
+            "`{key}` is read as `{field}` by some servers: spell it `{field}` exactly"
+        ),
+        param: Some(key.into()),
     }
 }
 
@@ -142,11 +226,17 @@ fn span(body: &[u8], raw: &RawValue) -> Range<usize> {
 
 fn parse_fields(body: &[u8]) -> Result<Fields<'_>, Rejection> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let fields = de.deserialize_map(FieldsVisitor).and_then(|f| {
-        de.end()?;
-        Ok(f)
-    });
-    fields.map_err(not_json)
+    let mut fields = de
+        .deserialize_map(FieldsVisitor)
+        .and_then(|f| {
+            de.end()?;
+            Ok(f)
+        })
+        .map_err(not_json)?;
+    match fields.look_alike.take() {
+        Some(rejection) => Err(rejection),
+        None => Ok(fields),
+    }
 }
 
 fn not_json(e: serde_json::Error) -> Rejection {
@@ -175,7 +265,10 @@ impl<'de> Visitor<'de> for FieldsVisitor {
                 "max_tokens" => &mut fields.max_tokens,
                 "max_completion_tokens" => &mut fields.max_completion_tokens,
                 "n" => &mut fields.n,
-                _ => {
+                other => {
+                    if let Some(field) = READ.iter().find(|f| folds_to(other, f)) {
+                        fields.look_alike = Some(look_alike(other.to_owned(), field));
+                    }
                     map.next_value::<de::IgnoredAny>()?;
                     continue;
                 }
@@ -265,8 +358,69 @@ mod tests {
     fn reads_the_fields_limits_need() {
         let r = parsed(r#"{"model":"m","max_tokens":10,"max_completion_tokens":20,"n":3}"#);
         assert_eq!((r.max_tokens, r.n), (Some(20), Some(3)));
-        let r = parsed(r#"{"model":"m","max_tokens":10,"n":"x","stream":"yes"}"#);
+        let r = parsed(r#"{"model":"m","max_tokens":10,"n":null,"stream":null}"#);
         assert_eq!((r.max_tokens, r.n, r.stream), (Some(10), None, false));
+    }
+
+    fn param_of(body: &str) -> Option<String> {
+        ProxyRequest::parse(Bytes::from(body.to_owned()))
+            .expect_err("rejected")
+            .param
+            .map(Cow::into_owned)
+    }
+
+    #[test]
+    fn fields_decided_on_must_have_their_exact_type() {
+        // What pydantic's lax mode would read as a stream or a number.
+        for (body, param) in [
+            (r#"{"model":"m","stream":1}"#, "stream"),
+            (r#"{"model":"m","stream":"true"}"#, "stream"),
+            (r#"{"model":"m","max_tokens":"100000"}"#, "max_tokens"),
+            (r#"{"model":"m","max_tokens":1e5}"#, "max_tokens"),
+            (r#"{"model":"m","max_tokens":100.0}"#, "max_tokens"),
+            (
+                r#"{"model":"m","max_completion_tokens":true}"#,
+                "max_completion_tokens",
+            ),
+            (r#"{"model":"m","n":"2"}"#, "n"),
+            (r#"{"model":"m","stream_options":true}"#, "stream_options"),
+            (
+                r#"{"model":"m","stream_options":{"include_usage":"false"}}"#,
+                "stream_options.include_usage",
+            ),
+        ] {
+            assert_eq!(param_of(body).as_deref(), Some(param), "{body}");
+        }
+    }
+
+    #[test]
+    fn keys_a_case_insensitive_reader_would_take_for_ours_are_refused() {
+        for (body, param) in [
+            (r#"{"model":"allowed","MODEL":"other"}"#, "MODEL"),
+            (r#"{"model":"allowed","Model":"other"}"#, "Model"),
+            (
+                r#"{"Stream_Options":{"include_usage":false},"model":"m"}"#,
+                "Stream_Options",
+            ),
+            (r#"{"model":"m","Max_Tokens":5}"#, "Max_Tokens"),
+            (r#"{"model":"m","N":5}"#, "N"),
+            // Go folds the Kelvin sign to k and the long s to s.
+            (
+                "{\"model\":\"m\",\"max_to\u{212A}ens\":5}",
+                "max_to\u{212A}ens",
+            ),
+            ("{\"model\":\"m\",\"\u{017F}tream\":true}", "\u{017F}tream"),
+            (r#"{"model":"m","mod\u0045l":"x"}"#, "modEl"),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"include_usage":true,"INCLUDE_USAGE":false}}"#,
+                "stream_options.INCLUDE_USAGE",
+            ),
+        ] {
+            assert_eq!(param_of(body).as_deref(), Some(param), "{body}");
+        }
+        // Keys that only look alike to a person pass.
+        let r = parsed(r#"{"model":"m","models":["x"],"max_tokens_":1,"streams":2}"#);
+        assert_eq!(r.model, "m");
     }
 
     #[test]
@@ -279,9 +433,9 @@ mod tests {
     fn bad_bodies_are_rejected_with_the_field_at_fault() {
         let reject =
             |b: &str| ProxyRequest::parse(Bytes::from(b.to_owned())).expect_err("rejected");
-        assert_eq!(reject(r#"{"messages":[]}"#).param, Some("model"));
-        assert_eq!(reject(r#"{"model":""}"#).param, Some("model"));
-        assert_eq!(reject(r#"{"model":7}"#).param, Some("model"));
+        assert_eq!(reject(r#"{"messages":[]}"#).param, Some("model".into()));
+        assert_eq!(reject(r#"{"model":""}"#).param, Some("model".into()));
+        assert_eq!(reject(r#"{"model":7}"#).param, Some("model".into()));
         for bad in [
             r#"{"model":"m""#,
             "[1]",

@@ -2,10 +2,11 @@
 //! as exactly one usage event: completed, cancelled by the client, or failed upstream.
 //!
 //! In the same API on both sides, upstream events are forwarded as they came; a copy is parsed
-//! only to read usage. The usage-only chunk Portcullis asked an OpenAI-compatible upstream for
+//! only to read usage and to count the answer text relayed. The usage-only chunk Portcullis asked an OpenAI-compatible upstream for
 //! is kept from clients that did not ask for it. Between the two APIs each event is translated
-//! as it arrives. A transport error or an idle upstream becomes a final error event in the
-//! client's API, then the stream ends cleanly.
+//! as it arrives. A transport error, an idle upstream, or a stream that closes without its end
+//! marker (`[DONE]`, `message_stop`) becomes a final error event in the client's API, then the
+//! stream ends cleanly. Whatever ends it, what was used is charged ([`Used`]).
 
 use std::{
     convert::Infallible,
@@ -24,9 +25,11 @@ use eventsource_stream::{Event, EventStreamError};
 use futures_util::Stream;
 use serde::Deserialize;
 
+use self::delivered::Counted;
 pub use self::relay::Relay;
-use super::accounting::Accounting;
+use super::accounting::{Accounting, Used};
 
+mod delivered;
 mod relay;
 
 pub type UpstreamEvents =
@@ -40,7 +43,7 @@ pub struct Tapped {
     started: Instant,
     relay: Relay,
     done: bool,
-    tokens: Option<Tokens>,
+    counted: Counted,
     in_flight: InFlight,
 }
 
@@ -109,7 +112,7 @@ impl Tapped {
             started,
             relay,
             done: false,
-            tokens: None,
+            counted: Counted::default(),
             in_flight,
         }
     }
@@ -118,52 +121,72 @@ impl Tapped {
         let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
-                self.finish(Outcome::UpstreamError);
-                let (message, code) = match &e {
+                // The detail (host names, the OS's words) is for the log, not for clients.
+                let (message, code, detail) = match &e {
                     EventStreamError::Transport(t) if t.is_timeout() => (
-                        "the upstream stopped sending before the answer was complete".to_owned(),
+                        "the upstream stopped sending before the answer was complete",
                         "upstream_timeout",
+                        "timed out".to_owned(),
                     ),
                     EventStreamError::Transport(t) => (
-                        format!("the upstream stream failed: {}", discovery::describe(t)),
+                        "the upstream stream failed before the answer was complete",
                         "upstream_stream_error",
+                        discovery::describe(t),
                     ),
                     other => (
-                        format!("the upstream sent a malformed stream: {other}"),
+                        "the upstream sent a malformed stream",
                         "upstream_stream_error",
+                        other.to_string(),
                     ),
                 };
-                self.in_flight.health().failed(message.clone(), None);
-                return Some(self.relay.error_event(&message, code));
+                return Some(self.fail(message, code, detail));
             }
         };
-        let (out, end) = self.relay.event(&ev, &mut self.tokens);
+        let (out, end) = self.relay.event(&ev, &mut self.counted);
         if let Some(outcome) = end {
             self.finish(outcome);
         }
         out
     }
 
-    /// The upstream closed the stream without its closing event. Some OpenAI-compatible
-    /// servers close without `[DONE]`: a clean close is still a complete answer, whose closing
-    /// events the client gets all the same.
+    /// The upstream closed the stream without its end marker: the answer may be cut short,
+    /// and only the end marker tells a client it is not.
     fn on_end(&mut self) -> Option<Bytes> {
-        let out = self.relay.end();
-        self.finish(Outcome::Completed);
-        out
+        Some(self.fail(
+            "the upstream closed the stream before the answer was complete",
+            "upstream_stream_error",
+            "closed without its end marker".to_owned(),
+        ))
     }
 
-    /// Records the one usage event of this stream.
+    /// Ends the stream as an upstream failure: logged, counted in the target's health, and
+    /// told to the client as a final error event in its API.
+    fn fail(&mut self, message: &str, code: &str, detail: String) -> Bytes {
+        tracing::warn!(model = ?self.event.as_ref().map(|e| &e.model), error = %detail, "upstream stream failed");
+        self.in_flight
+            .health()
+            .failed(format!("{message}: {detail}"), None);
+        self.finish(Outcome::UpstreamError);
+        self.relay.error_event(message, code)
+    }
+
+    /// Records the one usage event of this stream: the upstream's count for a complete answer,
+    /// else what was used so far (nothing, for a failure before any answer text).
     fn finish(&mut self, outcome: Outcome) {
         self.done = true;
         if let Some(mut ev) = self.event.take() {
             ev.outcome = outcome;
-            if let Some(t) = self.tokens {
-                ev.prompt_tokens = t.prompt_tokens;
-                ev.completion_tokens = t.completion_tokens;
-            }
+            let reported = self.counted.reported;
+            let used = match (outcome, reported) {
+                (Outcome::Completed, Some(t)) => Used::Reported(t),
+                (Outcome::UpstreamError, None) if self.counted.delivered == 0 => Used::Nothing,
+                _ => Used::Partial {
+                    reported,
+                    delivered: self.counted.delivered,
+                },
+            };
             ev.total_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            self.accounting.finish(ev);
+            self.accounting.finish(ev, used);
         }
     }
 }

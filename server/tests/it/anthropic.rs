@@ -16,7 +16,12 @@ use crate::{
     proxy::gateway,
 };
 
-async fn messages(app: &TestApp, key: &str, version: bool, body: Value) -> (StatusCode, String) {
+pub async fn messages(
+    app: &TestApp,
+    key: &str,
+    version: bool,
+    body: Value,
+) -> (StatusCode, String) {
     let mut req = Request::post("/v1/messages")
         .header("x-api-key", key)
         .header("content-type", "application/json");

@@ -37,6 +37,10 @@ pub enum Behaviour {
     Hang,
     /// Streams one chunk, then the rest only once the test calls [`MockUpstream::open_gate`].
     Gated,
+    /// Streams two chunks, then closes the connection cleanly without `[DONE]`.
+    Truncated,
+    /// Answers in full but reports no usage, streamed or not.
+    NoUsage,
 }
 
 #[derive(Clone)]
@@ -228,6 +232,25 @@ async fn answer(
                 "data: [DONE]\n\n".to_owned()
             )]));
             return event_stream(futures_util::stream::iter([Ok(chunk("first"))]).chain(rest));
+        }
+        Behaviour::Truncated => {
+            return event_stream(futures_util::stream::iter([
+                Ok(chunk("Hel")),
+                Ok(chunk("lo")),
+            ]));
+        }
+        Behaviour::NoUsage if body["stream"] == true => {
+            return event_stream(futures_util::stream::iter([
+                Ok(chunk("Hello")),
+                Ok("data: [DONE]\n\n".to_owned()),
+            ]));
+        }
+        Behaviour::NoUsage => {
+            return Json(json!({
+                "id": "cmpl-1", "object": "chat.completion", "model": model,
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": "hello" }, "finish_reason": "stop" }],
+            }))
+            .into_response();
         }
         _ => {}
     }

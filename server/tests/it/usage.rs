@@ -155,6 +155,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
         total_ms: 1,
         ttfb_ms: None,
         cost_micros: 0,
+        estimated: false,
     };
     for _ in 0..7 {
         recorder.record(ev.clone());
@@ -163,7 +164,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
 }
 
 #[tokio::test]
-async fn a_client_that_hangs_up_cancels_the_upstream_and_is_recorded_as_cancelled() {
+async fn a_client_that_hangs_up_cancels_the_upstream_and_is_charged_for_what_it_used() {
     use axum::{body::Body, http::Request};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -198,10 +199,12 @@ async fn a_client_that_hangs_up_cancels_the_upstream_and_is_recorded_as_cancelle
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     app.services.shutdown().await;
+    // Charged what it used, not nothing: the prompt (estimated) and the one chunk it got.
     let cancelled = app
         .db
         .scalar(
-            "select count(*) from usage_event where outcome = $1 and streamed",
+            "select count(*) from usage_event where outcome = $1 and streamed and estimated \
+             and prompt_tokens > 0 and completion_tokens = 1",
             &[Arg::Int(Outcome::ClientCancelled as i64)],
         )
         .await;

@@ -29,6 +29,7 @@ fn event(user_id: &str, model: &str, minutes_ago: i64, tokens: (i64, i64)) -> Us
         total_ms: 12,
         ttfb_ms: Some(3),
         cost_micros: 0,
+        estimated: false,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::server::{
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// Events per multi-row insert: 14 parameters each stays far below both backends' limits.
+/// Events per multi-row insert: 15 parameters each stays far below both backends' limits.
 const EVENTS_PER_INSERT: usize = 256;
 
 /// What a batch adds to one rollup row.
@@ -79,7 +79,7 @@ fn rollups(events: &[UsageEvent]) -> HashMap<RollupKey<'_>, Sums> {
 pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), CoreError> {
     const EVENT: &str = "insert into usage_event (created_ms, user_id, api_key_id, model, \
         target_id, endpoint, status, outcome, streamed, prompt_tokens, completion_tokens, \
-        total_ms, ttfb_ms, cost_micros) ";
+        total_ms, ttfb_ms, cost_micros, estimated) ";
     let sums = rollups(events);
     on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
@@ -99,7 +99,8 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), CoreErro
                     .push_bind(e.completion_tokens)
                     .push_bind(e.total_ms)
                     .push_bind(e.ttfb_ms)
-                    .push_bind(e.cost_micros);
+                    .push_bind(e.cost_micros)
+                    .push_bind(e.estimated);
             });
             insert.build().execute(&mut *tx).await?;
         }

@@ -126,7 +126,7 @@ async fn counted(
              count_tokens nor a /tokenize endpoint like vLLM's",
             request.model
         ),
-        param: Some("model"),
+        param: Some("model".into()),
     }))
 }
 

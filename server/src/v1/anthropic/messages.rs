@@ -28,11 +28,11 @@ pub async fn create(
         return refused;
     }
     proxy::routed(
-        &state,
-        &who,
+        state,
+        who,
         Endpoint::Messages,
         body,
-        &Passed::anthropic(&headers),
+        Passed::anthropic(&headers),
     )
     .await
 }

@@ -2,12 +2,12 @@
 //! came in, or translated into the client's, with the usage it reports noted and the end of the
 //! answer recognised (`[DONE]`, `message_stop`, an error event).
 
-use app::server::usage::{Outcome, Tokens};
+use app::server::usage::Outcome;
 use bytes::Bytes;
 use eventsource_stream::Event;
 use serde_json::{Value, json};
 
-use super::usage_in;
+use super::{delivered::Counted, usage_in};
 use crate::v1::anthropic::{self, from_chat, from_messages};
 
 pub enum Relay {
@@ -30,7 +30,14 @@ impl Relay {
         matches!(self, Self::Anthropic | Self::ChatToMessages(_))
     }
 
-    pub fn event(&mut self, ev: &Event, tokens: &mut Option<Tokens>) -> Relayed {
+    pub fn event(&mut self, ev: &Event, counted: &mut Counted) -> Relayed {
+        match self {
+            Self::OpenAi { .. } | Self::ChatToMessages(_) => counted.openai_chunk(&ev.data),
+            Self::Anthropic | Self::MessagesToChat(_) => {
+                counted.anthropic_event(&ev.event, &ev.data);
+            }
+        }
+        let tokens = &mut counted.reported;
         match self {
             Self::OpenAi { forward_usage } => {
                 if ev.data == "[DONE]" {
@@ -104,16 +111,6 @@ impl Relay {
                 }
                 ((!out.is_empty()).then(|| Bytes::from(out)), end)
             }
-        }
-    }
-
-    /// The closing events owed to the client when the upstream closed the stream without its
-    /// own closing event.
-    pub fn end(&mut self) -> Option<Bytes> {
-        match self {
-            Self::ChatToMessages(t) => Some(anthropic_events(&t.finish())),
-            Self::MessagesToChat(_) => Some(Bytes::from_static(b"data: [DONE]\n\n")),
-            _ => None,
         }
     }
 

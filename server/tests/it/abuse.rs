@@ -1,0 +1,5 @@
+//! The abuse suite: each test is one way a client tried to walk around what the gateway decides
+//! (who, which model, how much) or to make it spend without bound, and shows it no longer works.
+
+mod accounting;
+mod parsing;
