@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod client_addr;
+pub mod dates;
 pub mod db;
 pub mod error;
 pub mod import;

@@ -103,6 +103,8 @@ pub async fn page(
     _admin: super::auth::Admin<'_>,
     q: &crate::types::AuditQuery,
 ) -> Result<crate::types::AuditPage, CoreError> {
+    super::dates::optional("since", q.since)?;
+    super::dates::optional("until", q.until)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = q.offset.unwrap_or(0).max(0);
     let (rows, total) = db::audit::query(db, q, limit, offset).await?;

@@ -1,6 +1,7 @@
 //! The address a request came from. Behind a reverse proxy every request arrives from the
 //! proxy, so `X-Forwarded-For` is believed, but only when the peer is a configured trusted
-//! proxy, and only as far back as the chain of trusted proxies goes.
+//! proxy, and only as far back as the chain of trusted proxies goes. Every address comes out
+//! canonical (an IPv4-mapped IPv6 address as the IPv4 one), so address ranges see one spelling.
 
 use std::net::IpAddr;
 
@@ -18,13 +19,25 @@ pub fn of_request(
         .get::<ConnectInfo<std::net::SocketAddr>>()?
         .0
         .ip();
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    Some(resolve(peer, forwarded, trusted))
+    // A proxy may add its own header line rather than extend the client's: the lines, in
+    // order, are one list, and a line that is not text poisons it (the peer is believed).
+    let lines: Option<Vec<&str>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = lines.map(|l| l.join(","));
+    Some(resolve(
+        peer,
+        forwarded.as_deref().filter(|f| !f.is_empty()),
+        trusted,
+    ))
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most entry
 /// of `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -35,6 +48,7 @@ pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> 
     let mut client = peer;
     for hop in header.rsplit(',').map(str::trim) {
         let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        let ip = ip.to_canonical();
         client = ip;
         if !is_trusted(&ip) {
             break;
@@ -75,6 +89,32 @@ mod tests {
         assert_eq!(
             resolve(ip("10.0.0.2"), Some("1.2.3.4"), &[]),
             ip("10.0.0.2")
+        );
+        // IPv4-mapped IPv6 is the IPv4 address, as a peer and as a hop.
+        assert_eq!(
+            resolve(ip("::ffff:10.0.0.2"), Some("::ffff:1.2.3.4"), &trusted),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            resolve(ip("::ffff:203.0.113.9"), None, &trusted),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_in_order() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut headers = HeaderMap::new();
+        // The client forged the first line; the trusted proxy appended its own.
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", "1.2.3.4".parse().unwrap());
+        let mut extensions = Extensions::new();
+        extensions.insert(ConnectInfo(
+            "10.0.0.2:5000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        assert_eq!(
+            of_request(&extensions, &headers, &trusted),
+            Some(ip("1.2.3.4"))
         );
     }
 }

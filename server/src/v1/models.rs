@@ -49,10 +49,11 @@ pub async fn get(
     let model = state
         .services
         .registry
-        .model(&id)
-        .ok_or_else(|| ApiError::ModelNotFound(id.clone()))?;
-    if !who.may_use(&model.name) {
+        .model(&id);
+    // Permission first, as for inference: a restricted key learns nothing of which names exist.
+    if !who.may_use(&id) {
         return Err(ApiError::ModelNotAllowed(id));
     }
+    let model = model.ok_or_else(|| ApiError::ModelNotFound(id.clone()))?;
     Ok(Json(object(&model)))
 }

@@ -2,4 +2,6 @@
 //! (who, which model, how much) or to make it spend without bound, and shows it no longer works.
 
 mod accounting;
+mod addresses;
+mod panics;
 mod parsing;

@@ -61,6 +61,7 @@ pub async fn create_for(
 ) -> Result<KeyWithSecret, CoreError> {
     let name = check_name(&req.name)?;
     let models = check_models(services, owner, &req.models).await?;
+    crate::server::dates::optional("expires_at", req.expires_at)?;
     if let Some(t) = req.expires_at.filter(|t| *t <= Utc::now()) {
         return Err(CoreError::invalid(
             "expires_at",
@@ -167,6 +168,7 @@ pub async fn update(
         None => None,
     };
     let cidrs = u.allowed_cidrs.as_deref().map(check_cidrs).transpose()?;
+    crate::server::dates::optional("expires_at", u.expires_at.flatten())?;
     let changes = db::keys::KeyChanges {
         name,
         enabled: u.enabled,
@@ -194,12 +196,6 @@ pub async fn rotate(
     let key = owned(services, caller, api_key_id).await?;
     if key.revoked_at.is_some() {
         return Err(CoreError::Refused("a revoked key cannot be rotated".into()));
-    }
-    if grace < ChronoDuration::zero() || grace > MAX_GRACE {
-        return Err(CoreError::invalid(
-            "grace_seconds",
-            format!("must be between 0 and {}", MAX_GRACE.num_seconds()),
-        ));
     }
     let next = format::secret_for(key.public_id.clone());
     let sealed = seal_secret(services, api_key_id, &next.full)?;

@@ -7,6 +7,7 @@ use crate::components::format::money;
 use crate::server::{
     CoreError, Services,
     auth::CurrentUser,
+    dates,
     db::usage_report::{self, Filter, at},
     usage::Endpoint,
 };
@@ -49,8 +50,11 @@ fn resolve(caller: &CurrentUser, f: &UsageFilter) -> Result<Resolved, CoreError>
         (_, Some(other)) if other != caller.user_id => return Err(CoreError::Forbidden),
         _ => Some(caller.user_id.clone()),
     };
-    let until = f.until.unwrap_or_else(Utc::now);
-    let since = f.since.unwrap_or(until - Duration::days(7));
+    let until = dates::optional("until", f.until)?.unwrap_or_else(Utc::now);
+    let since = match dates::optional("since", f.since)? {
+        Some(since) => since,
+        None => until - Duration::days(7),
+    };
     if since >= until {
         return Err(CoreError::invalid(
             "since",

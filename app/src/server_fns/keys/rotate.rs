@@ -10,10 +10,14 @@ pub async fn rotate_key(
     api_key_id: String,
     grace_seconds: Option<i64>,
 ) -> Result<KeyWithSecret, AppError> {
-    use crate::server::{api, keys::manage};
+    use crate::server::{api, dates, keys::manage};
     api::run(|call| async move {
         let user = call.user().await?;
-        let grace = chrono::Duration::seconds(grace_seconds.unwrap_or(0));
+        let grace = dates::seconds(
+            "grace_seconds",
+            grace_seconds.unwrap_or(0),
+            manage::MAX_GRACE,
+        )?;
         manage::rotate(&call.services, &user, &api_key_id, grace).await
     })
     .await
