@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod key;
 mod limits;
+pub mod next_path;
 mod sso;
 mod status;
 mod upstream;

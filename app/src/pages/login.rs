@@ -20,7 +20,7 @@ use crate::{
 
 /// Where to go after signing in: only a path on this site, never another origin.
 pub fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/login"))
+    next.filter(|n| crate::types::next_path::same_site(n).is_some() && !n.starts_with("/login"))
         .unwrap_or_else(|| "/".to_owned())
 }
 

@@ -53,8 +53,8 @@ mod tests {
 
     #[test]
     fn dates_and_durations_out_of_range_are_refused_not_panicked_on() {
-        let far = DateTime::parse_from_rfc3339("-262143-01-01T00:00:00Z")
-            .map(|d| d.with_timezone(&Utc));
+        let far =
+            DateTime::parse_from_rfc3339("-262143-01-01T00:00:00Z").map(|d| d.with_timezone(&Utc));
         if let Ok(far) = far {
             assert!(date("until", far).is_err());
         }
@@ -64,6 +64,9 @@ mod tests {
         assert!(seconds("grace_seconds", i64::MAX, week).is_err());
         assert!(seconds("grace_seconds", i64::MIN, week).is_err());
         assert!(seconds("grace_seconds", -1, week).is_err());
-        assert_eq!(seconds("grace_seconds", 60, week).ok(), Some(Duration::minutes(1)));
+        assert_eq!(
+            seconds("grace_seconds", 60, week).ok(),
+            Some(Duration::minutes(1))
+        );
     }
 }

@@ -46,10 +46,7 @@ pub async fn get(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let model = state
-        .services
-        .registry
-        .model(&id);
+    let model = state.services.registry.model(&id);
     // Permission first, as for inference: a restricted key learns nothing of which names exist.
     if !who.may_use(&id) {
         return Err(ApiError::ModelNotAllowed(id));

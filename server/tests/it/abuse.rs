@@ -5,3 +5,4 @@ mod accounting;
 mod addresses;
 mod panics;
 mod parsing;
+mod redirects;

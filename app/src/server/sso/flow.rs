@@ -37,9 +37,7 @@ pub fn cookie_name(state: &str) -> String {
 
 /// A path on this site to go to afterwards, or nothing.
 pub fn safe_next(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| {
-        n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && n.len() <= 512
-    })
+    next.and_then(crate::types::next_path::same_site)
 }
 
 pub async fn start(
