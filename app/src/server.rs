@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod password;
+pub mod private_fs;
 pub mod seal;
 pub mod secrets;
 pub mod services;

@@ -33,6 +33,18 @@ pub const MANAGEMENT_BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
+    // Served over https (as the public URL says): browsers must never fall back to http.
+    let hsts = services
+        .sso
+        .settings
+        .public_url
+        .starts_with("https://")
+        .then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            )
+        });
     let options = state.leptos_options.clone();
     let site = Router::new()
         .leptos_routes_with_context(
@@ -68,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(tower::util::option_layer(hsts))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::new())
         .with_state(state)

@@ -169,7 +169,8 @@ pub enum Db {
 }
 
 impl Db {
-    /// Connects; a SQLite file and its parent directory are created when missing.
+    /// Connects; a SQLite file (mode 0600) and its parent directory (0700) are created when
+    /// missing.
     pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Self, CoreError> {
         let bad_url =
             |e: sqlx::Error| CoreError::Config(format!("invalid database URL `{url}`: {e}"));
@@ -185,10 +186,19 @@ impl Db {
                     .busy_timeout(Duration::from_secs(5));
                 let path = opts.get_filename();
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
+                    super::private_fs::create_dir(dir).map_err(|e| {
                         CoreError::Config(format!(
                             "cannot create the database directory `{}`: {e}",
                             dir.display()
+                        ))
+                    })?;
+                }
+                // SQLite gives its journal files the database file's mode.
+                if !path.as_os_str().is_empty() && path.as_os_str() != ":memory:" {
+                    super::private_fs::create_file(path).map_err(|e| {
+                        CoreError::Config(format!(
+                            "cannot create the database `{}`: {e}",
+                            path.display()
                         ))
                     })?;
                 }

@@ -147,7 +147,7 @@ fn load_or_generate(path: &Path) -> anyhow::Result<GeneratedSecrets> {
 /// got there first.
 fn write_private(path: &Path, secrets: &GeneratedSecrets) -> anyhow::Result<bool> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        app::server::private_fs::create_dir(dir)
             .with_context(|| format!("cannot create the data directory `{}`", dir.display()))?;
     }
     let body = format!(

@@ -24,6 +24,15 @@ async fn first_start_creates_the_database_secrets_and_admin_and_a_restart_reuses
         "generated secrets are readable by their owner only"
     );
     let first_secrets = std::fs::read_to_string(&secrets).unwrap();
+    // The database too, whatever the umask: the directory 0700, the files 0600.
+    let mode_of = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode_of(&data), 0o700, "the data directory");
+    for file in ["portcullis.db", "portcullis.db-wal", "portcullis.db-shm"] {
+        let path = data.join(file);
+        if path.exists() {
+            assert_eq!(mode_of(&path), 0o600, "{file}");
+        }
+    }
 
     let (exit, out) = server.stop().await;
     assert!(
