@@ -253,6 +253,36 @@ pub struct ServeArgs {
     )]
     pub max_request_body: bytesize::ByteSize,
 
+    /// Time a client has to send a request's head, and the longest a kept-alive connection may
+    /// sit idle; slower clients are disconnected
+    #[arg(
+        long,
+        env = "PORTCULLIS_HEADER_READ_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        default_value = "30s"
+    )]
+    pub header_read_timeout: Duration,
+
+    /// Time a client has to send a whole /v1 request body; slower ones get 408
+    #[arg(
+        long,
+        env = "PORTCULLIS_REQUEST_BODY_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        default_value = "60s"
+    )]
+    pub request_body_timeout: Duration,
+
+    /// Connections served at once; beyond that new ones wait to be accepted
+    #[arg(
+        long,
+        env = "PORTCULLIS_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub max_connections: usize,
+
     /// How often upstreams with model discovery are asked for their model list
     #[arg(
         long,

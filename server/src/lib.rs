@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod listen;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
@@ -15,7 +16,6 @@ use app::{App, shell};
 use axum::{
     Router,
     http::{HeaderValue, StatusCode, header},
-    serve::ListenerExt,
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -90,16 +90,8 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    edge: listen::Edge,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // Small writes (streamed tokens) must not wait for the peer's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, router(state), edge, shutdown).await
 }

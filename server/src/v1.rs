@@ -5,6 +5,7 @@ pub mod accounting;
 pub mod anthropic;
 pub mod auth;
 pub mod bearer_cache;
+pub mod body;
 pub mod error;
 pub mod exchange;
 pub mod limits;

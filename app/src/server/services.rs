@@ -34,6 +34,8 @@ pub struct GatewaySettings {
     pub usage_queue: usize,
     /// Largest `/v1` request body, in bytes; larger ones get 413.
     pub v1_body_limit: usize,
+    /// Time a client has to send a whole `/v1` request body; slower ones get 408.
+    pub v1_body_timeout: std::time::Duration,
     pub limits: LimiterSettings,
     /// Tokens reserved for an answer whose request sets no `max_tokens`.
     pub default_max_tokens: i64,
@@ -70,6 +72,7 @@ pub struct Services {
     pub key_reveal: RevealPolicy,
     pub allow_jwt_on_v1: bool,
     pub v1_body_limit: usize,
+    pub v1_body_timeout: std::time::Duration,
     pub limiter: Arc<Limiter>,
     pub metrics: Arc<Metrics>,
     pub default_max_tokens: i64,
@@ -105,6 +108,7 @@ impl Services {
             key_reveal: settings.key_reveal,
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
             v1_body_limit: settings.v1_body_limit,
+            v1_body_timeout: settings.v1_body_timeout,
             limiter,
             metrics: Arc::default(),
             default_max_tokens: settings.default_max_tokens,
@@ -139,6 +143,7 @@ impl Default for GatewaySettings {
             allow_jwt_on_v1: false,
             usage_queue: 10_000,
             v1_body_limit: DEFAULT_V1_BODY_LIMIT,
+            v1_body_timeout: std::time::Duration::from_secs(60),
             limits: LimiterSettings::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
             usage_retention: Some(DEFAULT_USAGE_RETENTION),

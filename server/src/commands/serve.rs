@@ -65,6 +65,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         usage_queue: args.usage_queue,
         v1_body_limit: usize::try_from(args.max_request_body.as_u64())
             .context("--max-request-body is too large for this machine")?,
+        v1_body_timeout: args.request_body_timeout,
         limits: limiter_settings(args)?,
         default_max_tokens: args.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         usage_retention: match args.usage_retention {
@@ -75,6 +76,10 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         metrics_token: args.metrics_token.clone(),
         sso: settings.file.auth.resolve()?,
     };
+    anyhow::ensure!(
+        !args.header_read_timeout.is_zero() && !args.request_body_timeout.is_zero(),
+        "the header read and request body timeouts must be greater than zero"
+    );
     anyhow::ensure!(
         gateway.default_max_tokens > 0,
         "--default-max-tokens must be greater than zero"
@@ -98,7 +103,11 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
     );
     let state = AppState::new(leptos_options, services.clone());
     tracing::info!(database = %settings.database_url, backend = %db.backend(), "listening on http://{addr}");
-    crate::serve(listener, state, shutdown_signal()).await?;
+    let edge = crate::listen::Edge {
+        header_read_timeout: args.header_read_timeout,
+        max_connections: args.max_connections,
+    };
+    crate::serve(listener, state, edge, shutdown_signal()).await?;
     tracing::info!("stopped accepting requests; closing the database");
     background.stop(&services).await;
     services.shutdown().await;

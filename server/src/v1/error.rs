@@ -38,6 +38,8 @@ pub enum ApiError {
     },
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     #[error("every upstream serving this model is unreachable")]
     UpstreamUnreachable,
     #[error("the upstream did not answer in time")]
@@ -110,6 +112,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request_error",
                 "payload_too_large",
+            ),
+            Self::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                "request_timeout",
             ),
             Self::UpstreamUnreachable => (
                 StatusCode::BAD_GATEWAY,

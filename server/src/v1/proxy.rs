@@ -15,7 +15,7 @@ use app::server::{
     keys::Principal,
     metrics::EndpointLabels,
     upstreams::{
-        discovery,
+        discovery, read,
         registry::{COOLDOWN, Model},
     },
     usage::{Endpoint, Outcome, UsageEvent},
@@ -23,8 +23,8 @@ use app::server::{
 use app::types::UpstreamApi;
 use axum::{
     Extension,
-    body::{Body, Bytes},
-    extract::{State, rejection::BytesRejection},
+    body::Body,
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -46,7 +46,7 @@ pub const OVERHEAD_HEADER: &str = "x-portcullis-overhead-us";
 pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Result<Bytes, BytesRejection>,
+    body: super::body::Body,
 ) -> Response {
     routed(state, who, Endpoint::ChatCompletions, body, Passed::none()).await
 }
@@ -54,7 +54,7 @@ pub async fn chat_completions(
 pub async fn completions(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Result<Bytes, BytesRejection>,
+    body: super::body::Body,
 ) -> Response {
     routed(state, who, Endpoint::Completions, body, Passed::none()).await
 }
@@ -62,7 +62,7 @@ pub async fn completions(
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    body: Result<Bytes, BytesRejection>,
+    body: super::body::Body,
 ) -> Response {
     routed(state, who, Endpoint::Embeddings, body, Passed::none()).await
 }
@@ -102,7 +102,7 @@ pub(crate) async fn routed(
     state: AppState,
     who: Principal,
     kind: Endpoint,
-    body: Result<Bytes, BytesRejection>,
+    body: super::body::Body,
     passed: Passed,
 ) -> Response {
     let task = tokio::spawn(async move {
@@ -126,15 +126,8 @@ pub(crate) fn labelled(res: impl IntoResponse, label: Option<String>) -> Respons
 }
 
 /// The request body, read and checked.
-pub(crate) fn received(body: Result<Bytes, BytesRejection>) -> Result<ProxyRequest, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        _ => ApiError::BadRequest {
-            message: e.body_text(),
-            param: None,
-        },
-    })?;
-    Ok(ProxyRequest::parse(body)?)
+pub(crate) fn received(body: super::body::Body) -> Result<ProxyRequest, ApiError> {
+    Ok(ProxyRequest::parse(body.0?)?)
 }
 
 /// The model's routes, if the caller may use it. Only a model the routing table knows is
@@ -159,7 +152,7 @@ async fn forward(
     state: &AppState,
     who: &Principal,
     kind: Endpoint,
-    body: Result<Bytes, BytesRejection>,
+    body: super::body::Body,
     passed: &Passed,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
@@ -255,7 +248,9 @@ async fn forward(
             target
                 .health
                 .failed(format!("answered {status}"), Some(COOLDOWN));
-            let body = response.bytes().await.unwrap_or_default();
+            let body = read::whole(response, read::MAX_ERROR)
+                .await
+                .unwrap_or_default();
             last_failure = ApiError::Upstream {
                 status,
                 body: exchange.failure(serde_json::from_slice(&body).ok()),
@@ -276,7 +271,8 @@ async fn forward(
         // It answered: a 4xx is the request's fault, not the target's.
         target.health.succeeded();
         let body = if streamed && status.is_success() && is_sse {
-            let events: usage_tap::UpstreamEvents = Box::pin(response.bytes_stream().eventsource());
+            let events: usage_tap::UpstreamEvents =
+                Box::pin(read::events(response, read::MAX_EVENT).eventsource());
             if exchange != Exchange::Direct {
                 content_type = Some(HeaderValue::from_static("text/event-stream"));
             }
@@ -289,14 +285,15 @@ async fn forward(
                 in_flight,
             ))
         } else {
-            // Plain answers are small: read them whole to count their tokens.
-            let bytes = match response.bytes().await {
+            // Plain answers are read whole to count their tokens.
+            let bytes = match read::whole(response, read::MAX_ANSWER).await {
                 Ok(b) => b,
                 Err(e) => {
-                    let error = ApiError::transport(&e);
-                    target
-                        .health
-                        .failed(discovery::describe(&e), Some(COOLDOWN));
+                    let error = match &e {
+                        read::ReadError::Transport(t) => ApiError::transport(t),
+                        read::ReadError::TooLarge(_) => ApiError::BadGateway(e.to_string()),
+                    };
+                    target.health.failed(e.to_string(), Some(COOLDOWN));
                     accounting.finish(
                         event(
                             Some(target.target_id.clone()),

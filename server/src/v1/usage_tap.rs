@@ -17,7 +17,7 @@ use std::{
 
 use app::server::{
     metrics::ModelLabels,
-    upstreams::{discovery, registry::InFlight},
+    upstreams::{read::ReadError, registry::InFlight},
     usage::{Outcome, Tokens, UsageEvent},
 };
 use bytes::Bytes;
@@ -33,7 +33,7 @@ mod delivered;
 mod relay;
 
 pub type UpstreamEvents =
-    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<ReadError>>> + Send>>;
 
 pub struct Tapped {
     inner: UpstreamEvents,
@@ -117,7 +117,7 @@ impl Tapped {
         }
     }
 
-    fn on_event(&mut self, ev: Result<Event, EventStreamError<reqwest::Error>>) -> Option<Bytes> {
+    fn on_event(&mut self, ev: Result<Event, EventStreamError<ReadError>>) -> Option<Bytes> {
         let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
@@ -131,7 +131,7 @@ impl Tapped {
                     EventStreamError::Transport(t) => (
                         "the upstream stream failed before the answer was complete",
                         "upstream_stream_error",
-                        discovery::describe(t),
+                        t.to_string(),
                     ),
                     other => (
                         "the upstream sent a malformed stream",

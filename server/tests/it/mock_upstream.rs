@@ -41,6 +41,8 @@ pub enum Behaviour {
     Truncated,
     /// Answers in full but reports no usage, streamed or not.
     NoUsage,
+    /// Streams one chunk, then an event that never ends (64 MiB without a blank line).
+    Flood,
 }
 
 #[derive(Clone)]
@@ -238,6 +240,13 @@ async fn answer(
                 Ok(chunk("Hel")),
                 Ok(chunk("lo")),
             ]));
+        }
+        Behaviour::Flood => {
+            let piece = "x".repeat(1 << 20);
+            let flood = futures_util::stream::iter(0..64).map(move |_| Ok(piece.clone()));
+            return event_stream(
+                futures_util::stream::iter([Ok(chunk("x")), Ok("data: ".to_owned())]).chain(flood),
+            );
         }
         Behaviour::NoUsage if body["stream"] == true => {
             return event_stream(futures_util::stream::iter([

@@ -59,11 +59,12 @@ pub async fn probe(upstream: &Upstream) -> ConnectionTest {
         Err(e) => return failed(None, describe(&e), elapsed()),
     };
     let status = response.status();
-    let body = response.bytes().await;
+    // A model list is small; a server that sends more is not one to trust with the table.
+    let body = super::read::whole(response, MODEL_LIST_CAP).await;
     let latency_ms = elapsed();
     let body = match body {
         Ok(b) => b,
-        Err(e) => return failed(Some(status.as_u16()), describe(&e), latency_ms),
+        Err(e) => return failed(Some(status.as_u16()), e.to_string(), latency_ms),
     };
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
@@ -97,6 +98,9 @@ pub async fn probe(upstream: &Upstream) -> ConnectionTest {
 
 /// A transport error in words, with its cause ("connection refused", "timed out"), never the
 /// request's headers.
+/// Largest model list read from an upstream.
+const MODEL_LIST_CAP: usize = 8 << 20;
+
 pub fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         "timed out"

@@ -8,13 +8,18 @@
 //! as a request against the caller's per-minute request limits, never against tokens or cost.
 
 use app::{
-    server::{Services, keys::Principal, limits::Demand, upstreams::discovery},
+    server::{
+        Services,
+        keys::Principal,
+        limits::Demand,
+        upstreams::{discovery, read},
+    },
     types::UpstreamApi,
 };
 use axum::{
     Extension, Json,
-    body::{Body, Bytes},
-    extract::{State, rejection::BytesRejection},
+    body::Body,
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -34,7 +39,7 @@ pub async fn count(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: crate::v1::body::Body,
 ) -> Response {
     if let Some(refused) = require_version(&headers) {
         return refused;
@@ -48,7 +53,7 @@ async fn counted(
     services: &Services,
     who: &Principal,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: crate::v1::body::Body,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let request = proxy::received(body)?;
@@ -89,7 +94,9 @@ async fn counted(
             }
         };
         let status = response.status();
-        let answer = response.bytes().await.unwrap_or_default();
+        let answer = read::whole(response, read::MAX_ANSWER)
+            .await
+            .unwrap_or_default();
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             last_failure = Some(ApiError::Upstream {
                 status,

@@ -6,8 +6,7 @@
 use app::server::{keys::Principal, usage::Endpoint};
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{State, rejection::BytesRejection},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -22,7 +21,7 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: crate::v1::body::Body,
 ) -> Response {
     if let Some(refused) = require_version(&headers) {
         return refused;
