@@ -162,6 +162,18 @@ fn counted<DB: sqlx::Database>(
     options
 }
 
+/// `work`, to be spawned as a task that goes on with the caller's request: in test builds its
+/// database connections count for the caller, as if it ran on the caller's own task.
+#[cfg(feature = "testing")]
+pub fn on_request_path<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    super::testing::carry_db_uses(work)
+}
+
+#[cfg(not(feature = "testing"))]
+pub fn on_request_path<F: Future>(work: F) -> F {
+    work
+}
+
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(SqlitePool),

@@ -30,6 +30,14 @@ pub async fn count_db_uses<F: Future>(work: F) -> (F::Output, usize) {
     (out, uses.load(Ordering::SeqCst))
 }
 
+/// `work` counting for the caller's [`count_db_uses`], wherever it is polled.
+pub(crate) fn carry_db_uses<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let uses = DB_USES
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::new(AtomicUsize::new(0)));
+    DB_USES.scope(uses, work)
+}
+
 pub(crate) fn note_db_use() {
     let _ = DB_USES.try_with(|uses| uses.fetch_add(1, Ordering::SeqCst));
 }

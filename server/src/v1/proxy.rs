@@ -105,11 +105,11 @@ pub(crate) async fn routed(
     body: super::body::Body,
     passed: Passed,
 ) -> Response {
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(app::server::db::on_request_path(async move {
         let mut label = None;
         let res = forward(&state, &who, kind, body, &passed, &mut label).await;
         labelled(res, label)
-    });
+    }));
     match task.await {
         Ok(res) => res,
         Err(e) => ApiError::internal(e).into_response(),
