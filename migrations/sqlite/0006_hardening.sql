@@ -4,3 +4,13 @@
 -- The request's tokens are Portcullis's estimate (the client left, the stream was cut short,
 -- or the upstream reported no usage), not the upstream's own count.
 alter table usage_event add column estimated boolean not null default false;
+
+-- An administrator changed what this key may do (enabled, expiry, address ranges, models,
+-- limits) or made it for its owner: from then on only an administrator may lift those, or
+-- delete the key.
+alter table api_key add column managed_by_admin boolean not null default false;
+
+-- Unlinking an external identity ends the provider tokens cached for it, on every instance.
+create trigger user_identity_delete after delete on user_identity begin
+    update change_counter set value = value + 1 where name = 'access';
+end;

@@ -160,6 +160,7 @@ pub async fn xinference(services: &Services, text: &str) -> Result<ImportReport,
                     expires_at: None,
                     allowed_cidrs: None,
                     models: &[],
+                    managed_by_admin: false,
                     now,
                 },
             )

@@ -23,6 +23,9 @@ pub struct KeyInfo {
     pub imported: bool,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// An administrator set what this key may do: only an administrator lifts it.
+    #[serde(default)]
+    pub managed_by_admin: bool,
 }
 
 /// A key with its secret: shown when created or rotated, and when revealed.

@@ -73,6 +73,10 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         .await
         .map_err(|_| ApiError::InvalidApiKey)?;
     user.require_active().map_err(|_| ApiError::InvalidApiKey)?;
+    // Acting as someone is for the web app: it never spends on their behalf through `/v1`.
+    if user.impersonator.is_some() {
+        return Err(ApiError::InvalidApiKey);
+    }
     // Each kind of token is let in only where the deployment said.
     let allowed = match &user.external {
         None => services.allow_jwt_on_v1,

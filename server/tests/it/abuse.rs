@@ -3,6 +3,7 @@
 
 mod accounting;
 mod addresses;
+mod authz;
 mod edge;
 mod headers;
 mod panics;

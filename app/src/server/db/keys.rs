@@ -24,6 +24,7 @@ pub struct KeyRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub managed_by_admin: bool,
 }
 
 macro_rules! select_keys {
@@ -31,8 +32,8 @@ macro_rules! select_keys {
         concat!(
             "select k.api_key_id, k.public_id, k.user_id, u.username as owner, k.name, k.format, \
              k.secret_digest, k.secret_sealed, k.previous_digest, k.previous_valid_until, k.enabled, \
-             k.expires_at, k.revoked_at, k.allowed_cidrs, k.created_at, k.updated_at, k.last_used_at \
-             from api_key k join app_user u on u.user_id = k.user_id ",
+             k.expires_at, k.revoked_at, k.allowed_cidrs, k.created_at, k.updated_at, k.last_used_at, \
+             k.managed_by_admin from api_key k join app_user u on u.user_id = k.user_id ",
             $rest
         )
     };
@@ -49,14 +50,15 @@ pub struct NewKeyRow<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     pub allowed_cidrs: Option<&'a str>,
     pub models: &'a [String],
+    pub managed_by_admin: bool,
     pub now: DateTime<Utc>,
 }
 
 /// Inserts a key and its model allowlist together.
 pub async fn insert(db: &Db, k: &NewKeyRow<'_>) -> Result<(), CoreError> {
     const KEY: &str = "insert into api_key (api_key_id, public_id, user_id, name, format, \
-        secret_digest, secret_sealed, expires_at, allowed_cidrs, created_at, updated_at) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+        secret_digest, secret_sealed, expires_at, allowed_cidrs, created_at, updated_at, \
+        managed_by_admin) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)";
     const MODEL: &str = "insert into api_key_model (api_key_id, model) values ($1, $2)";
     on_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -71,6 +73,7 @@ pub async fn insert(db: &Db, k: &NewKeyRow<'_>) -> Result<(), CoreError> {
             .bind(k.expires_at)
             .bind(k.allowed_cidrs)
             .bind(k.now)
+            .bind(k.managed_by_admin)
             .execute(&mut *tx)
             .await?;
         for m in k.models {
@@ -121,6 +124,8 @@ pub struct KeyChanges<'a> {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub allowed_cidrs: Option<Option<&'a str>>,
     pub models: Option<&'a [String]>,
+    /// An administrator made these changes: the key is managed from now on.
+    pub by_admin: bool,
 }
 
 pub async fn update(
@@ -131,8 +136,8 @@ pub async fn update(
 ) -> Result<bool, CoreError> {
     const UPDATE: &str = "update api_key set name = coalesce($2, name), enabled = coalesce($3, enabled), \
         expires_at = case when $4 then $5 else expires_at end, \
-        allowed_cidrs = case when $6 then $7 else allowed_cidrs end, updated_at = $8 \
-        where api_key_id = $1";
+        allowed_cidrs = case when $6 then $7 else allowed_cidrs end, updated_at = $8, \
+        managed_by_admin = managed_by_admin or $9 where api_key_id = $1";
     const CLEAR: &str = "delete from api_key_model where api_key_id = $1";
     const MODEL: &str = "insert into api_key_model (api_key_id, model) values ($1, $2)";
     let n = on_pool!(db, |pool| async {
@@ -146,6 +151,7 @@ pub async fn update(
             .bind(c.allowed_cidrs.is_some())
             .bind(c.allowed_cidrs.flatten())
             .bind(now)
+            .bind(c.by_admin)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -385,4 +391,15 @@ pub async fn set_user_permissions(
     }
     .await)?;
     Ok(n == 1)
+}
+
+/// Marks the key as managed by an administrator (see `keys::manage`).
+pub async fn mark_managed(db: &Db, api_key_id: &str) -> Result<(), CoreError> {
+    const SQL: &str = "update api_key set managed_by_admin = true where api_key_id = $1";
+    on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(api_key_id)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
 }

@@ -85,6 +85,12 @@ pub async fn create_for(
             expires_at: req.expires_at,
             allowed_cidrs: cidrs.as_deref(),
             models: &models,
+            // Made for someone else (by an administrator or at the console): theirs to use,
+            // not to loosen.
+            managed_by_admin: match &actor {
+                Actor::User { user_id, .. } => *user_id != owner.user_id,
+                Actor::Impersonated { .. } | Actor::Console | Actor::System => true,
+            },
             now: Utc::now(),
         },
     )
@@ -157,6 +163,19 @@ pub async fn update(
             "a revoked key cannot be enabled again; create a new one".into(),
         ));
     }
+    let by_admin = by_admin(caller, &key.user_id);
+    let restricts = u.enabled.is_some()
+        || u.expires_at.is_some()
+        || u.allowed_cidrs.is_some()
+        || u.models.is_some();
+    // Its owner may still rename the key or turn it off; nothing that widens it.
+    let lifts = u.enabled == Some(true)
+        || u.expires_at.is_some()
+        || u.allowed_cidrs.is_some()
+        || u.models.is_some();
+    if key.managed_by_admin && caller.role != Role::Admin && lifts {
+        return Err(managed());
+    }
     let name = u.name.as_deref().map(check_name).transpose()?;
     let models = match &u.models {
         Some(m) => {
@@ -175,6 +194,7 @@ pub async fn update(
         expires_at: u.expires_at,
         allowed_cidrs: cidrs.as_ref().map(|c| c.as_deref()),
         models: models.as_deref(),
+        by_admin: by_admin && restricts,
     };
     if !db::keys::update(&services.db, api_key_id, &changes, Utc::now()).await? {
         return Err(CoreError::NotFound("API key"));
@@ -285,6 +305,10 @@ pub async fn delete(
     api_key_id: &str,
 ) -> Result<(), CoreError> {
     let key = owned(services, caller, api_key_id).await?;
+    // Deleting would take the administrator's limits with it; revoking keeps them.
+    if key.managed_by_admin && caller.role != Role::Admin {
+        return Err(managed());
+    }
     if !db::keys::delete(&services.db, api_key_id).await? {
         return Err(CoreError::NotFound("API key"));
     }
@@ -308,6 +332,20 @@ async fn owned(
     }
     caller.may_act_on(&key.user_id)?;
     Ok(key)
+}
+
+/// Whether an administrator, not the key's owner, makes a change: one acting on someone else's
+/// key, or acting as its owner.
+pub(crate) fn by_admin(caller: &CurrentUser, owner_id: &str) -> bool {
+    caller.impersonator.is_some() || (caller.role == Role::Admin && caller.user_id != owner_id)
+}
+
+fn managed() -> CoreError {
+    CoreError::Refused(
+        "an administrator manages what this key may do: only an administrator can lift it, and \
+         the key can be revoked but not deleted"
+            .into(),
+    )
 }
 
 /// Audits a change and brings this instance's key cache up to date at once.
@@ -351,6 +389,7 @@ fn to_info(r: KeyRow, models: Vec<String>) -> KeyInfo {
         imported: r.format == "imported",
         created_at: r.created_at,
         last_used_at: r.last_used_at,
+        managed_by_admin: r.managed_by_admin,
     }
 }
 

@@ -32,10 +32,20 @@ pub async fn set(
     limits: Limits,
 ) -> Result<LimitsView, CoreError> {
     may_see(services, caller, holder, id).await?;
-    if holder == LimitHolder::User {
-        caller.require_admin()?;
-        caller.may_act_on(id)?;
-    }
+    let owner = match holder {
+        LimitHolder::User => {
+            caller.require_admin()?;
+            id.to_owned()
+        }
+        LimitHolder::Key => {
+            db::keys::find(&services.db, id)
+                .await?
+                .ok_or_else(|| not_found(holder))?
+                .user_id
+        }
+    };
+    // An administrator acting as someone never reaches their own account, keys included.
+    caller.may_act_on(&owner)?;
     if caller.role != Role::Admin {
         only_tighter(services, holder, id, &limits).await?;
     }
@@ -53,6 +63,9 @@ pub async fn set(
         .target(target, id)
         .details(json!(limits));
     audit::record(&services.db, &event).await?;
+    if holder == LimitHolder::Key && crate::server::keys::manage::by_admin(caller, &owner) {
+        db::keys::mark_managed(&services.db, id).await?;
+    }
     services.keys.reload(&services.db).await?;
     view(services, holder, id).await
 }

@@ -75,5 +75,8 @@ pub async fn unlink(
     let e = Event::new(admin.user().actor(), "user.unlink_identity")
         .target("user", user_id)
         .details(json!({ "provider": provider, "subject": subject }));
-    audit::record(&services.db, &e).await
+    audit::record(&services.db, &e).await?;
+    // The unlink moved the access revision (a trigger): provider tokens cached for this user
+    // end here at once, elsewhere within the poll.
+    services.keys.reload(&services.db).await
 }

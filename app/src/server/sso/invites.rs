@@ -90,9 +90,17 @@ pub async fn create(
     }
     let user_id = req.user_id.as_deref().filter(|u| !u.is_empty());
     if let Some(id) = user_id {
-        db::users::find_by_id(&services.db, id)
+        let target = db::users::find_by_id(&services.db, id)
             .await?
             .ok_or(CoreError::NotFound("user"))?;
+        // A link would be a second, unseen way into an administrator's account.
+        if target.role == Role::Admin.as_str() {
+            return Err(CoreError::Refused(
+                "an administrator's account cannot be linked through an invite; they link their \
+                 own sign-ins"
+                    .into(),
+            ));
+        }
     }
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 200) {

@@ -105,6 +105,13 @@ async fn first_sign_in(
     if let Some((digest, row)) = &invite
         && let Some(user_id) = &row.user_id
     {
+        // The account may have become an administrator's since the invite was made.
+        let target = db::users::find_by_id(db, user_id)
+            .await?
+            .ok_or(SsoError::InviteInvalid)?;
+        if target.role == Role::Admin.as_str() {
+            return Err(SsoError::InviteInvalid);
+        }
         if db::identities::link(db, user_id, identity, Some(digest)).await? == Outcome::InviteGone {
             return Err(SsoError::InviteInvalid);
         }
