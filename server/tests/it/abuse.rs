@@ -9,3 +9,4 @@ mod headers;
 mod panics;
 mod parsing;
 mod redirects;
+mod upstreams;

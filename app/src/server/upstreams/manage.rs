@@ -118,8 +118,12 @@ pub async fn update(
         Some(u) => check_base_url(u)?,
         None => row.base_url.clone(),
     };
+    // The stored credential and headers were given for one server: pointed elsewhere, they go
+    // only if given again, or editing the URL would hand a write-only secret to any host.
+    let moved = !same_server(&row.base_url, &base_url);
     let headers = match &c.headers {
         Some(h) => check_headers(h)?,
+        None if moved => "{}".to_owned(),
         None => row.extra_headers.clone().unwrap_or_else(|| "{}".to_owned()),
     };
     let connect = match c.connect_timeout_ms {
@@ -146,8 +150,11 @@ pub async fn update(
             Some(seal_credential(services, upstream_id, secret)?)
         }
         Some(CredentialChange::Remove) => None,
+        None if moved => None,
         None => row.credential_sealed.clone(),
     };
+    let dropped =
+        moved && c.credential.is_none() && (row.credential_sealed.is_some() || c.headers.is_none());
     let write = db::upstreams::UpstreamWrite {
         upstream_id,
         name: &name,
@@ -178,6 +185,7 @@ pub async fn update(
             "header_names": c.headers.as_ref().map(|h| h.keys().collect::<Vec<_>>()),
             "connect_timeout_ms": c.connect_timeout_ms, "idle_timeout_ms": c.idle_timeout_ms,
             "discover_models": c.discover_models, "enabled": c.enabled,
+            "moved_to_another_server": moved, "credential_and_headers_dropped": dropped,
         }));
     changed(services, event, upstream_id).await?;
     get(services, upstream_id).await
@@ -483,4 +491,18 @@ fn check_timeout(
 
 fn millis(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or_default())
+}
+
+/// Whether two base URLs name the same server: scheme, host and port (default ports filled in).
+fn same_server(a: &str, b: &str) -> bool {
+    let origin = |u: &str| {
+        reqwest::Url::parse(u).ok().map(|u| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_ascii_lowercase),
+                u.port_or_known_default(),
+            )
+        })
+    };
+    matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
 }
