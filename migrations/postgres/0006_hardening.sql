@@ -13,3 +13,8 @@ alter table api_key add column managed_by_admin boolean not null default false;
 -- Unlinking an external identity ends the provider tokens cached for it, on every instance.
 create trigger user_identity_delete after delete on user_identity
     for each statement execute function bump_access_revision();
+
+-- The client address an external sign-in started from (an IPv6 /64 as its prefix): attempts
+-- in flight are capped per client network, so one network cannot use up everyone's.
+alter table sso_attempt add column client_prefix text;
+create index sso_attempt_prefix on sso_attempt (client_prefix);

@@ -320,6 +320,14 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_USAGE_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub usage_retention: Option<Duration>,
 
+    /// How long audit log entries are kept; 0 keeps them forever [default: 400d]
+    #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub audit_retention: Option<Duration>,
+
+    /// How long ended sign-in sessions (signed out, revoked, expired) are kept [default: 30d]
+    #[arg(long, env = "PORTCULLIS_SESSION_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub session_retention: Option<Duration>,
+
     /// Bearer token that /metrics requires; unset, /metrics is open
     #[arg(
         long,

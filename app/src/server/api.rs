@@ -90,6 +90,9 @@ fn set_error_status(e: &AppError) {
         AppError::TooManyAttempts { retry_after } => {
             response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
+        AppError::Unavailable => {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         AppError::Unauthenticated | AppError::TokenExpired | AppError::InvalidCredentials => {
             response.insert_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -59,6 +59,49 @@ impl Event {
     }
 }
 
+/// The longest text kept of any one field a client could have supplied (a username typed at
+/// sign-in, a provider's name in a URL, a note); the rest is cut, marked with an ellipsis.
+const MAX_FIELD_CHARS: usize = 256;
+/// The most string values kept in one entry's details.
+const MAX_DETAIL_STRINGS: usize = 64;
+
+/// `s` cut to [`MAX_FIELD_CHARS`].
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_FIELD_CHARS) {
+        None => s.into(),
+        Some((at, _)) => format!("{}…", &s[..at]).into(),
+    }
+}
+
+/// Every string in `v` clipped, and strings past [`MAX_DETAIL_STRINGS`] dropped: an entry's
+/// size is bounded whatever a request carried.
+fn clip_details(v: &serde_json::Value, budget: &mut usize) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            if *budget == 0 {
+                return Value::String("…".into());
+            }
+            *budget -= 1;
+            Value::String(clip(s).into_owned())
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .take(MAX_DETAIL_STRINGS)
+                .map(|i| clip_details(i, budget))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .take(MAX_DETAIL_STRINGS)
+                .map(|(k, i)| (clip(k).into_owned(), clip_details(i, budget)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
     let (user_id, username, by_id, by_name) = match &e.actor {
         Actor::User { user_id, username } => {
@@ -83,13 +126,16 @@ pub async fn record(db: &Db, e: &Event) -> Result<(), CoreError> {
         &db::audit::NewAuditRow {
             created_at: Utc::now(),
             actor_user_id: user_id,
-            actor_username: username,
+            actor_username: username.map(clip).as_deref(),
             action: e.action,
             target_type: e.target_type,
-            target_id: e.target_id.as_deref(),
-            client_addr: e.client_addr.as_deref(),
+            target_id: e.target_id.as_deref().map(clip).as_deref(),
+            client_addr: e.client_addr.as_deref().map(clip).as_deref(),
             success: e.success,
-            details: e.details.as_ref().map(serde_json::Value::to_string),
+            details: e
+                .details
+                .as_ref()
+                .map(|d| clip_details(d, &mut { MAX_DETAIL_STRINGS }).to_string()),
             impersonator_user_id: by_id,
             impersonator_username: by_name,
         },
@@ -125,4 +171,19 @@ pub async fn page(
         })
         .collect();
     Ok(crate::types::AuditPage { entries, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_supplied_text_is_bounded() {
+        let long = "x".repeat(20_000);
+        assert_eq!(clip(&long).chars().count(), MAX_FIELD_CHARS + 1);
+        assert_eq!(clip("short"), "short");
+        let details = serde_json::json!({ "username": long, "list": vec!["y"; 1000] });
+        let clipped = clip_details(&details, &mut { MAX_DETAIL_STRINGS }).to_string();
+        assert!(clipped.len() < 2_000, "{}", clipped.len());
+    }
 }

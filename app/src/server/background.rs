@@ -81,6 +81,16 @@ async fn purge(services: Services) {
                 Err(e) => tracing::warn!(error = %e, "cannot delete old usage events"),
             }
         }
+        match retention::purge_records(&services, now).await {
+            Ok(p) if p == retention::Purged::default() => {}
+            Ok(p) => tracing::info!(
+                audit_entries = p.audit_entries,
+                sessions = p.sessions,
+                refresh_tokens = p.refresh_tokens,
+                "deleted records past their retention"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot delete old audit entries or sessions"),
+        }
         if let Err(e) = services.limiter.prune(now).await {
             tracing::warn!(error = %e, "cannot delete ended limit windows");
         }

@@ -8,6 +8,18 @@ use std::net::IpAddr;
 use axum::{extract::ConnectInfo, http::Extensions, http::HeaderMap};
 use ipnet::IpNet;
 
+/// What per-address limits count by: an IPv4 address, or the /64 an IPv6 address lies in (one
+/// subscriber gets a whole /64, so counting its addresses one by one would count nothing).
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
+}
+
 /// The client address of a request, from its connection and `X-Forwarded-For` header; `None`
 /// when the connection's peer is unknown.
 pub fn of_request(
@@ -99,6 +111,15 @@ mod tests {
             resolve(ip("::ffff:203.0.113.9"), None, &trusted),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(bucket(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(bucket(ip("2001:db8:1:2:ffff::9")), ip("2001:db8:1:2::"));
+        assert_ne!(bucket(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(bucket(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(bucket(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum CoreError {
     Refused(String),
     #[error("too many attempts; retry in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
+    /// Too much of a bounded resource is in use (password hashing): try again shortly.
+    #[error("busy")]
+    Busy,
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -70,6 +73,7 @@ impl From<CoreError> for AppError {
             CoreError::Invalid { field, message } => AppError::invalid(field, message),
             CoreError::NotFound(what) => AppError::NotFound(what.to_owned()),
             CoreError::Conflict(what) => AppError::Conflict(what),
+            CoreError::Busy => AppError::Unavailable,
             CoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
                 tracing::warn!(error = %e, "database unavailable");
                 AppError::Unavailable

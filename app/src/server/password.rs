@@ -1,5 +1,7 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane), run off the
-//! async threads because one hash takes tens of milliseconds of CPU.
+//! async threads because one hash takes tens of milliseconds of CPU. At most one hash per core
+//! runs at once and a bounded number wait: past that a request is refused at once (503), so a
+//! burst of sign-ins costs a fixed amount of memory, not 19 MiB each.
 
 use argon2::{
     Argon2,
@@ -7,6 +9,11 @@ use argon2::{
 };
 use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::{
+    LazyLock,
+    atomic::{AtomicUsize, Ordering},
+};
+use tokio::sync::Semaphore;
 
 use super::CoreError;
 
@@ -32,21 +39,77 @@ pub fn check_policy(password: &SecretString) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Hashes waiting for a core, per core, before further ones are refused.
+const WAITING_PER_CORE: usize = 16;
+
+/// Admits hashing work: `running` at once, up to `capacity` admitted in all.
+struct Gate {
+    running: Semaphore,
+    admitted: AtomicUsize,
+    capacity: usize,
+}
+
+/// One admission, held until its hash is done.
+struct Admitted<'a>(&'a Gate);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Gate {
+    fn new(cores: usize) -> Self {
+        Self {
+            running: Semaphore::new(cores),
+            admitted: AtomicUsize::new(0),
+            capacity: cores * (1 + WAITING_PER_CORE),
+        }
+    }
+
+    fn admit(&self) -> Result<Admitted<'_>, CoreError> {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(CoreError::Busy);
+        }
+        Ok(Admitted(self))
+    }
+
+    /// Runs `work` on a blocking thread once a core is free, or refuses it when too many wait.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let _admitted = self.admit()?;
+        let _core = self
+            .running
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(format!("password gate closed: {e}")))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| CoreError::Internal(format!("password task failed: {e}")))
+    }
+}
+
+static GATE: LazyLock<Gate> = LazyLock::new(|| {
+    Gate::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+});
+
 /// Returns the PHC string of a fresh argon2id hash with a random salt.
 pub async fn hash(password: SecretString) -> Result<String, CoreError> {
-    tokio::task::spawn_blocking(move || {
+    GATE.run(move || {
         Argon2::default()
             .hash_password(password.expose_secret().as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
     })
-    .await
-    .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
+    .await?
 }
 
 /// Checks `password` against a stored PHC string; a malformed hash never matches.
 pub async fn verify(password: SecretString, phc: String) -> Result<bool, CoreError> {
-    tokio::task::spawn_blocking(move || {
+    GATE.run(move || {
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
@@ -55,7 +118,6 @@ pub async fn verify(password: SecretString, phc: String) -> Result<bool, CoreErr
             .is_ok()
     })
     .await
-    .map_err(|e| CoreError::Internal(format!("password check task failed: {e}")))
 }
 
 /// A random password of 24 characters from an alphabet without look-alikes (about 138 bits).
@@ -71,6 +133,16 @@ pub fn generate() -> SecretString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_gate_refuses_at_once_instead_of_queueing_without_bound() {
+        let gate = Gate::new(1);
+        let held: Vec<_> = (0..gate.capacity).map(|_| gate.admit().unwrap()).collect();
+        assert!(matches!(gate.admit(), Err(CoreError::Busy)));
+        assert!(matches!(gate.run(|| 1).await, Err(CoreError::Busy)));
+        drop(held);
+        assert_eq!(gate.run(|| 7).await.unwrap(), 7);
+    }
 
     #[tokio::test]
     async fn hashes_with_argon2id_and_verifies_only_the_right_password() {

@@ -41,6 +41,11 @@ pub struct GatewaySettings {
     pub default_max_tokens: i64,
     /// Raw usage events older than this are deleted; rollups are kept. `None`: kept forever.
     pub usage_retention: Option<std::time::Duration>,
+    /// Audit log entries older than this are deleted. `None`: kept forever.
+    pub audit_retention: Option<std::time::Duration>,
+    /// Sign-in sessions that ended (signed out, revoked, expired) longer ago than this are
+    /// deleted with their refresh tokens; so are spent refresh tokens past their expiry.
+    pub session_retention: std::time::Duration,
     /// When set, `/metrics` wants it as a bearer token.
     pub metrics_token: Option<SecretString>,
     /// Identity providers and who may register through them.
@@ -53,6 +58,14 @@ pub const DEFAULT_MAX_TOKENS: i64 = 4096;
 /// 90 days of raw events; rollups are kept forever.
 pub const DEFAULT_USAGE_RETENTION: std::time::Duration =
     std::time::Duration::from_secs(90 * 24 * 3600);
+
+/// 400 days of audit log: a year's reviews with room to spare.
+pub const DEFAULT_AUDIT_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(400 * 24 * 3600);
+
+/// Ended sessions are kept 30 days, for the record of who was signed in where.
+pub const DEFAULT_SESSION_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// 32 MiB: images inline in chat requests make bodies large.
 pub const DEFAULT_V1_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -77,6 +90,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     pub default_max_tokens: i64,
     pub usage_retention: Option<std::time::Duration>,
+    pub audit_retention: Option<std::time::Duration>,
+    pub session_retention: std::time::Duration,
     pub metrics_token: Option<Arc<SecretString>>,
     pub sso: Arc<Sso>,
 }
@@ -113,6 +128,8 @@ impl Services {
             metrics: Arc::default(),
             default_max_tokens: settings.default_max_tokens,
             usage_retention: settings.usage_retention,
+            audit_retention: settings.audit_retention,
+            session_retention: settings.session_retention,
             metrics_token: settings.metrics_token.map(Arc::new),
             sso,
         })
@@ -147,6 +164,8 @@ impl Default for GatewaySettings {
             limits: LimiterSettings::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
             usage_retention: Some(DEFAULT_USAGE_RETENTION),
+            audit_retention: Some(DEFAULT_AUDIT_RETENTION),
+            session_retention: DEFAULT_SESSION_RETENTION,
             metrics_token: None,
             sso: SsoSettings::default(),
         }

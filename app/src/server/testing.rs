@@ -177,6 +177,7 @@ pub enum Arg {
     Bool(bool),
     Null,
     Now,
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 macro_rules! bind_all {
@@ -189,6 +190,7 @@ macro_rules! bind_all {
                 Arg::Bool(b) => q.bind(*b),
                 Arg::Null => q.bind(None::<String>),
                 Arg::Now => q.bind(chrono::Utc::now()),
+                Arg::Time(t) => q.bind(*t),
             };
         }
         q

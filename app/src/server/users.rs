@@ -14,11 +14,14 @@ use crate::types::{Role, UserInfo};
 /// The username of the administrator created on first start.
 pub const INITIAL_ADMIN: &str = "admin";
 
+/// The longest username an account may have.
+pub const MAX_USERNAME_LEN: usize = 64;
+
 /// Usernames are 2 to 64 ASCII letters, digits and `.`, `_`, `-`, `@`, starting with a letter
 /// or digit; keeping them ASCII makes case-insensitive uniqueness mean the same on every backend.
 pub fn check_username(name: &str) -> Result<(), CoreError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
-    if !(2..=64).contains(&name.len()) {
+    if !(2..=MAX_USERNAME_LEN).contains(&name.len()) {
         return Err(CoreError::invalid(
             "username",
             "must be 2 to 64 characters long",

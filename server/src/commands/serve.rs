@@ -6,7 +6,10 @@ use app::server::{
     auth::{AuthSettings, throttle::ThrottleSettings},
     background,
     limits::LimiterSettings,
-    services::{DEFAULT_MAX_TOKENS, DEFAULT_USAGE_RETENTION},
+    services::{
+        DEFAULT_AUDIT_RETENTION, DEFAULT_MAX_TOKENS, DEFAULT_SESSION_RETENTION,
+        DEFAULT_USAGE_RETENTION,
+    },
     users,
 };
 use leptos::config::{LeptosOptions, get_configuration};
@@ -73,6 +76,12 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
             Some(d) if d.is_zero() => None,
             Some(d) => Some(d),
         },
+        audit_retention: match args.audit_retention {
+            None => Some(DEFAULT_AUDIT_RETENTION),
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+        },
+        session_retention: args.session_retention.unwrap_or(DEFAULT_SESSION_RETENTION),
         metrics_token: args.metrics_token.clone(),
         sso: settings.file.auth.resolve()?,
     };

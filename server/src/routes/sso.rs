@@ -24,11 +24,18 @@ use serde::Deserialize;
 use super::sso_start_limit::StartLimit;
 use crate::AppState;
 
+/// Each hop's own per-address allowance.
+#[derive(Clone, Default)]
+struct Limits {
+    start: Arc<StartLimit>,
+    callback: Arc<StartLimit>,
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/sso/{provider}/start", get(start))
         .route("/auth/sso/{provider}/callback", get(callback))
-        .layer(Extension(Arc::new(StartLimit::default())))
+        .layer(Extension(Limits::default()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,18 +46,27 @@ struct StartQuery {
 
 async fn start(
     State(state): State<AppState>,
-    Extension(limit): Extension<Arc<StartLimit>>,
+    Extension(limits): Extension<Limits>,
     Path(provider): Path<String>,
     Query(q): Query<StartQuery>,
     req: Request,
 ) -> Response {
     let services = &state.services;
     let addr = client_addr::of_request(req.extensions(), req.headers(), &services.trusted_proxies);
-    if !limit.admit(addr) {
+    if !limits.start.admit(addr) {
         tracing::warn!(provider = %provider, addr = ?addr, "too many external sign-ins started from one address");
         return failed(&SsoError::TooMany);
     }
-    match flow::start(services, &provider, q.invite.as_deref(), q.next.as_deref()).await {
+    let prefix = addr.map(client_addr::bucket);
+    match flow::start(
+        services,
+        &provider,
+        q.invite.as_deref(),
+        q.next.as_deref(),
+        prefix,
+    )
+    .await
+    {
         Ok(started) => {
             let cookie = format!(
                 "{}={}; Path=/auth/sso/{provider}/callback; Max-Age={}; HttpOnly; SameSite=Lax{}",
@@ -70,15 +86,24 @@ async fn start(
 
 async fn callback(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     Path(provider): Path<String>,
     Query(back): Query<Callback>,
     req: Request,
 ) -> Response {
     let services = &state.services;
+    // No provider of that name: nothing to do and nothing worth a row in the audit log.
+    if services.sso.provider(&provider).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let client = ClientInfo {
         addr: client_addr::of_request(req.extensions(), req.headers(), &services.trusted_proxies),
         user_agent: None,
     };
+    if !limits.callback.admit(client.addr) {
+        tracing::warn!(provider = %provider, addr = ?client.addr, "too many sign-in callbacks from one address");
+        return failed(&SsoError::TooMany);
+    }
     let name = back.state.as_deref().map(flow::cookie_name);
     let verifier = name.as_deref().and_then(|n| cookie(req.headers(), n));
     let result = flow::callback(services, &provider, &back, verifier, &client).await;

@@ -1,6 +1,7 @@
 //! How often one client address may start an external sign-in. A start needs no credentials
 //! but writes an attempt row and sends the browser to the provider, so without this one address
-//! could fill the deployment-wide cap of attempts in flight and lock everyone out of SSO.
+//! could fill the cap of attempts in flight. IPv6 clients count by their /64. The same limit,
+//! kept apart, holds callbacks, which cost a database look-up and an audit row each.
 
 use std::{net::IpAddr, num::NonZeroU32};
 
@@ -34,6 +35,8 @@ impl StartLimit {
         if self.0.len() > FORGET_ABOVE {
             self.0.retain_recent();
         }
-        self.0.check_key(&addr).is_ok()
+        self.0
+            .check_key(&app::server::client_addr::bucket(addr))
+            .is_ok()
     }
 }

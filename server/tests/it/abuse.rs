@@ -9,4 +9,6 @@ mod headers;
 mod panics;
 mod parsing;
 mod redirects;
+mod retention;
+mod unauthenticated;
 mod upstreams;

@@ -35,21 +35,29 @@ pub async fn login(
             "password sign-in is turned off here: sign in through your identity provider".into(),
         ));
     }
-    if let Err(retry_after) = services.throttle.check(username, addr.as_deref()) {
-        let mut e = Event::new(Actor::System, "auth.login_throttled")
-            .details(json!({ "username": username }));
-        e.client_addr = addr;
-        e.success = false;
-        audit::record(&services.db, &e).await?;
-        return Err(CoreError::TooManyAttempts { retry_after });
+    // No account has a longer name: refused before it costs a hash, a count or a row.
+    if username.len() > crate::server::users::MAX_USERNAME_LEN {
+        return Err(CoreError::InvalidCredentials);
     }
+    let attempt = match services.throttle.begin(username, client.addr) {
+        Ok(a) => a,
+        Err(retry_after) => {
+            if services.throttle.first_refusal(username, client.addr) {
+                let mut e = Event::new(Actor::System, "auth.login_throttled")
+                    .details(json!({ "username": username, "retry_after": retry_after }));
+                e.client_addr = addr;
+                e.success = false;
+                audit::record(&services.db, &e).await?;
+            }
+            return Err(CoreError::TooManyAttempts { retry_after });
+        }
+    };
     let user = db::users::find_by_username(&services.db, username).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = password::verify(password, hash.unwrap_or_else(|| DUMMY_HASH.clone())).await?;
     let user = match user {
         Some(u) if verified && u.enabled => u,
         other => {
-            services.throttle.record_failure(username, addr.as_deref());
             let actor = match &other {
                 Some(u) => Actor::User {
                     user_id: u.user_id.clone(),
@@ -71,7 +79,7 @@ pub async fn login(
             return Err(CoreError::InvalidCredentials);
         }
     };
-    services.throttle.record_success(username);
+    services.throttle.succeeded(username, client.addr, attempt);
     let now = Utc::now();
     db::users::record_login(&services.db, &user.user_id, now).await?;
     let session = start_session(services, &user.user_id, client).await?;

@@ -1,11 +1,17 @@
-//! Sign-in throttling: too many failures for one username, or from one client address, within
-//! a window make further attempts wait. Counted per gateway instance, in memory.
+//! Sign-in throttling: too many failures for one username, or from one client address (an
+//! IPv6 /64), within a window make further attempts wait. An attempt counts as a failure from
+//! the moment it is let in, before its password is checked, so a burst of parallel attempts is
+//! held like a sequence; a success takes its own count back. Counted per gateway instance, in
+//! memory.
 
 use std::{
     collections::{HashMap, VecDeque},
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+use crate::server::client_addr;
 
 #[derive(Debug, Clone)]
 pub struct ThrottleSettings {
@@ -31,6 +37,15 @@ const SWEEP_ABOVE: usize = 10_000;
 pub struct LoginThrottle {
     settings: ThrottleSettings,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// When each username and address pair was last refused, so that a flood of refused
+    /// attempts writes one audit row per window, not one each.
+    refused: Mutex<HashMap<String, Instant>>,
+}
+
+/// An attempt let in; counted as a failure until [`LoginThrottle::succeeded`] says otherwise.
+#[derive(Debug)]
+pub struct Attempt {
+    at: Instant,
 }
 
 impl LoginThrottle {
@@ -38,18 +53,66 @@ impl LoginThrottle {
         Self {
             settings,
             failures: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
     }
 
-    fn keys(username: &str, addr: Option<&str>) -> (String, Option<String>) {
+    fn keys(username: &str, addr: Option<IpAddr>) -> (String, Option<String>) {
         (
             format!("u:{}", username.to_ascii_lowercase()),
-            addr.map(|a| format!("a:{a}")),
+            addr.map(|a| format!("a:{}", client_addr::bucket(a))),
         )
     }
 
+    /// Lets one attempt in, counted as a failure already, or `Err(seconds)` to wait.
+    pub fn begin(&self, username: &str, addr: Option<IpAddr>) -> Result<Attempt, u64> {
+        self.check(username, addr)?;
+        Ok(Attempt {
+            at: self.record_failure(username, addr),
+        })
+    }
+
+    /// The attempt succeeded: the username's failures are cleared, and the address gets its
+    /// attempt back.
+    pub fn succeeded(&self, username: &str, addr: Option<IpAddr>, attempt: Attempt) {
+        let (user_key, addr_key) = Self::keys(username, addr);
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(&user_key);
+        if let Some(times) = addr_key.and_then(|k| map.get_mut(&k))
+            && let Some(i) = times.iter().rposition(|t| *t == attempt.at)
+        {
+            times.remove(i);
+        }
+    }
+
+    /// Whether this refusal is the first for the username and address in the window: the one
+    /// worth recording.
+    pub fn first_refusal(&self, username: &str, addr: Option<IpAddr>) -> bool {
+        let (user_key, addr_key) = Self::keys(username, addr);
+        let key = format!("{user_key} {}", addr_key.unwrap_or_default());
+        let now = Instant::now();
+        let window = self.settings.window;
+        let mut refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if refused.len() > SWEEP_ABOVE {
+            refused.retain(|_, at| now.duration_since(*at) < window);
+        }
+        match refused.get(&key) {
+            Some(at) if now.duration_since(*at) < window => false,
+            _ => {
+                refused.insert(key, now);
+                true
+            }
+        }
+    }
+
     /// `Err(seconds)` when the caller must wait that long before trying again.
-    pub fn check(&self, username: &str, addr: Option<&str>) -> Result<(), u64> {
+    fn check(&self, username: &str, addr: Option<IpAddr>) -> Result<(), u64> {
         let (user_key, addr_key) = Self::keys(username, addr);
         let now = Instant::now();
         let mut map = self
@@ -85,7 +148,7 @@ impl LoginThrottle {
         }
     }
 
-    pub fn record_failure(&self, username: &str, addr: Option<&str>) {
+    fn record_failure(&self, username: &str, addr: Option<IpAddr>) -> Instant {
         let (user_key, addr_key) = Self::keys(username, addr);
         let now = Instant::now();
         let mut map = self
@@ -102,15 +165,7 @@ impl LoginThrottle {
         for key in [Some(user_key), addr_key].into_iter().flatten() {
             map.entry(key).or_default().push_back(now);
         }
-    }
-
-    /// A successful sign-in clears the username's failures (not the address's).
-    pub fn record_success(&self, username: &str) {
-        let (user_key, _) = Self::keys(username, None);
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&user_key);
+        now
     }
 }
 
@@ -126,28 +181,73 @@ mod tests {
         })
     }
 
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
     #[test]
     fn blocks_a_username_after_its_failures_whatever_the_case() {
         let t = throttle(3, 100);
         for _ in 0..3 {
-            assert!(t.check("Bob", Some("1.1.1.1")).is_ok());
-            t.record_failure("Bob", Some("1.1.1.1"));
+            t.begin("Bob", ip("1.1.1.1")).unwrap();
         }
-        let wait = t.check("bob", Some("2.2.2.2")).unwrap_err();
+        let wait = t.begin("bob", ip("2.2.2.2")).unwrap_err();
         assert!((59..=60).contains(&wait), "{wait}");
-        assert!(t.check("alice", Some("2.2.2.2")).is_ok());
-        t.record_success("BOB");
-        assert!(t.check("bob", Some("1.1.1.1")).is_ok());
+        let alice = t.begin("alice", ip("2.2.2.2")).unwrap();
+        t.succeeded("alice", ip("2.2.2.2"), alice);
+    }
+
+    #[test]
+    fn a_success_takes_back_its_own_count() {
+        let t = throttle(3, 3);
+        for _ in 0..5 {
+            let a = t.begin("bob", ip("1.1.1.1")).unwrap();
+            t.succeeded("bob", ip("1.1.1.1"), a);
+        }
+        t.begin("carol", ip("1.1.1.1")).unwrap();
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_their_outcome() {
+        let t = throttle(3, 100);
+        // Three let in at once, none finished: the fourth waits.
+        let held: Vec<_> = (0..3)
+            .map(|_| t.begin("bob", ip("1.1.1.1")).unwrap())
+            .collect();
+        assert!(t.begin("bob", ip("3.3.3.3")).is_err());
+        drop(held);
     }
 
     #[test]
     fn blocks_an_address_spraying_many_usernames() {
         let t = throttle(100, 3);
         for name in ["a", "b", "c"] {
-            t.record_failure(name, Some("9.9.9.9"));
+            t.begin(name, ip("9.9.9.9")).unwrap();
         }
-        assert!(t.check("d", Some("9.9.9.9")).is_err());
-        assert!(t.check("d", Some("8.8.8.8")).is_ok());
-        assert!(t.check("d", None).is_ok());
+        assert!(t.begin("d", ip("9.9.9.9")).is_err());
+        assert!(t.begin("d", ip("8.8.8.8")).is_ok());
+        assert!(t.begin("e", None).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let t = throttle(100, 3);
+        for (name, addr) in [
+            ("a", "2001:db8::1"),
+            ("b", "2001:db8::2"),
+            ("c", "2001:db8::3:4"),
+        ] {
+            t.begin(name, ip(addr)).unwrap();
+        }
+        assert!(t.begin("d", ip("2001:db8::ffff")).is_err());
+        assert!(t.begin("d", ip("2001:db8:0:1::1")).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_is_worth_recording_once_a_window() {
+        let t = throttle(1, 100);
+        assert!(t.first_refusal("bob", ip("1.1.1.1")));
+        assert!(!t.first_refusal("BOB", ip("1.1.1.1")));
+        assert!(t.first_refusal("bob", ip("2.2.2.2")));
     }
 }

@@ -125,3 +125,15 @@ pub async fn query(
     })?;
     Ok((rows, total))
 }
+
+/// Deletes up to `batch` entries older than `before`; returns how many.
+pub async fn delete_before(db: &Db, before: DateTime<Utc>, batch: i64) -> Result<u64, CoreError> {
+    const SQL: &str = "delete from audit_log where audit_id in \
+        (select audit_id from audit_log where created_at < $1 order by created_at limit $2)";
+    Ok(on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+}

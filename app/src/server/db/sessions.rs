@@ -221,3 +221,34 @@ pub async fn open_family(
             .await
     })?)
 }
+
+/// Deletes up to `batch` sessions that ended (revoked or past their hard end) before `before`,
+/// with their refresh tokens; returns how many.
+pub async fn delete_ended(db: &Db, before: DateTime<Utc>, batch: i64) -> Result<u64, CoreError> {
+    const SQL: &str = "delete from refresh_family where family_id in \
+        (select family_id from refresh_family where coalesce(revoked_at, expires_at) < $1 \
+         order by family_id limit $2)";
+    Ok(on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Deletes up to `batch` refresh tokens that were used, or expired, and whose own expiry lies
+/// before `before`: presented again they would be refused as expired anyway. Returns how many.
+pub async fn delete_spent_tokens(
+    db: &Db,
+    before: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, CoreError> {
+    const SQL: &str = "delete from refresh_token where token_id in \
+        (select token_id from refresh_token where expires_at < $1 order by token_id limit $2)";
+    Ok(on_pool!(db, |pool| sqlx::query(SQL)
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+}

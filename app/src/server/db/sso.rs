@@ -13,6 +13,8 @@ pub struct NewAttempt<'a> {
     pub nonce: &'a str,
     pub invite_digest: Option<&'a str>,
     pub next_path: Option<&'a str>,
+    /// The client's address, an IPv6 /64 as its prefix.
+    pub client_prefix: Option<&'a str>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -27,17 +29,20 @@ pub struct Attempt {
     pub expires_at: DateTime<Utc>,
 }
 
-/// How many attempts are in flight (expired ones included until purged).
-pub async fn count_attempts(db: &Db) -> Result<i64, CoreError> {
-    const SQL: &str = "select count(*) from sso_attempt";
+/// How many attempts are in flight (expired ones included until purged), from one client
+/// prefix or from anywhere.
+pub async fn count_attempts(db: &Db, client_prefix: Option<&str>) -> Result<i64, CoreError> {
+    const SQL: &str = "select count(*) from sso_attempt where $1 is null or client_prefix = $1";
     Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(client_prefix)
         .fetch_one(pool)
         .await)?)
 }
 
 pub async fn insert_attempt(db: &Db, a: &NewAttempt<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into sso_attempt (state_digest, provider, code_challenge, nonce, \
-        invite_digest, next_path, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+        invite_digest, next_path, created_at, expires_at, client_prefix) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     on_pool!(db, |pool| sqlx::query(SQL)
         .bind(a.state_digest)
         .bind(a.provider)
@@ -47,6 +52,7 @@ pub async fn insert_attempt(db: &Db, a: &NewAttempt<'_>) -> Result<(), CoreError
         .bind(a.next_path)
         .bind(a.now)
         .bind(a.expires_at)
+        .bind(a.client_prefix)
         .execute(pool)
         .await
         .map(|_| ()))?;

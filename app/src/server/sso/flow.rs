@@ -18,7 +18,9 @@ use crate::server::{
 use crate::types::SsoSession;
 
 /// Sign-ins that may be in flight at once, over every instance.
-pub const MAX_ATTEMPTS_IN_FLIGHT: i64 = 10_000;
+pub const MAX_ATTEMPTS_IN_FLIGHT: i64 = 100_000;
+/// Attempts in flight from one client address (an IPv6 /64): what one network may hold.
+pub const MAX_ATTEMPTS_PER_PREFIX: i64 = 100;
 
 /// Where the browser goes, and the cookie that binds the attempt to it.
 #[derive(Debug)]
@@ -45,6 +47,7 @@ pub async fn start(
     provider_name: &str,
     invite: Option<&str>,
     next: Option<&str>,
+    prefix: Option<std::net::IpAddr>,
 ) -> Result<Started, SsoError> {
     let provider = services
         .sso
@@ -63,8 +66,11 @@ pub async fn start(
     let now = Utc::now();
     db::sso::purge_expired(&services.db, now).await?;
     // Starting costs a row for ten minutes and needs no credentials: a flood must not grow
-    // the table without bound.
-    if db::sso::count_attempts(&services.db).await? >= MAX_ATTEMPTS_IN_FLIGHT {
+    // the table without bound, and one client network must not use up what others need.
+    let prefix = prefix.map(|p| p.to_string());
+    if db::sso::count_attempts(&services.db, prefix.as_deref()).await? >= MAX_ATTEMPTS_PER_PREFIX
+        || db::sso::count_attempts(&services.db, None).await? >= MAX_ATTEMPTS_IN_FLIGHT
+    {
         return Err(SsoError::Busy);
     }
     let invite_digest = invite.filter(|i| !i.is_empty()).map(digest);
@@ -77,6 +83,7 @@ pub async fn start(
             nonce: &nonce,
             invite_digest: invite_digest.as_deref(),
             next_path: safe_next(next),
+            client_prefix: prefix.as_deref(),
             now,
             expires_at: now + ATTEMPT_TTL,
         },
