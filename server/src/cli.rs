@@ -320,6 +320,15 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_USAGE_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub usage_retention: Option<Duration>,
 
+    /// Keys one user may have in use (not revoked) at once
+    #[arg(
+        long,
+        env = "PORTCULLIS_MAX_KEYS_PER_USER",
+        value_name = "N",
+        default_value_t = 100
+    )]
+    pub max_keys_per_user: i64,
+
     /// How long audit log entries are kept; 0 keeps them forever [default: 400d]
     #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub audit_retention: Option<Duration>,

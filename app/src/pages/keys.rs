@@ -32,7 +32,7 @@ fn KeysBody() -> impl IntoView {
     let owner = RwSignal::new(String::new());
     let keys = LocalResource::new(move || {
         let owner = Some(owner.get()).filter(|o| !o.is_empty());
-        async move { call(|| list_keys(owner.clone())).await }
+        async move { call(|| list_keys(owner.clone(), None, None)).await }
     });
     let users = LocalResource::new(move || async move {
         if session.is_admin() {

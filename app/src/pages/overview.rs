@@ -25,7 +25,7 @@ fn OverviewBody() -> impl IntoView {
     let session = use_session();
     let me = move || session.me();
     let keys = LocalResource::new(move || async move {
-        call(|| list_keys(me().map(|m| m.user.user_id))).await
+        call(|| list_keys(me().map(|m| m.user.user_id), None, None)).await
     });
     let models = LocalResource::new(|| async { call(available_models).await });
     // The caller's own usage, administrators included.

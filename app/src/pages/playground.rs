@@ -37,7 +37,7 @@ fn PlaygroundBody() -> impl IntoView {
     let models = LocalResource::new(|| async { call(available_models).await.unwrap_or_default() });
     let keys = LocalResource::new(move || async move {
         let me = session.me().map(|m| m.user.user_id);
-        call(|| list_keys(me.clone()))
+        call(|| list_keys(me.clone(), None, None))
             .await
             .map(|k| {
                 k.into_iter()

@@ -69,7 +69,11 @@ fn UsageBody() -> impl IntoView {
     });
     let keys = LocalResource::new(move || {
         let owner = Some(user.get()).filter(|u| !u.is_empty());
-        async move { call(|| list_keys(owner.clone())).await.unwrap_or_default() }
+        async move {
+            call(|| list_keys(owner.clone(), None, None))
+                .await
+                .unwrap_or_default()
+        }
     });
     let models = LocalResource::new(|| async { call(available_models).await.unwrap_or_default() });
     let export = move |_| {

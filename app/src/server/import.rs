@@ -163,6 +163,7 @@ pub async fn xinference(services: &Services, text: &str) -> Result<ImportReport,
                     managed_by_admin: false,
                     now,
                 },
+                None,
             )
             .await?;
         }

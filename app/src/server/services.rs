@@ -43,6 +43,8 @@ pub struct GatewaySettings {
     pub usage_retention: Option<std::time::Duration>,
     /// Audit log entries older than this are deleted. `None`: kept forever.
     pub audit_retention: Option<std::time::Duration>,
+    /// Keys one user may have in use (not revoked) at once.
+    pub max_keys_per_user: i64,
     /// Sign-in sessions that ended (signed out, revoked, expired) longer ago than this are
     /// deleted with their refresh tokens; so are spent refresh tokens past their expiry.
     pub session_retention: std::time::Duration,
@@ -58,6 +60,9 @@ pub const DEFAULT_MAX_TOKENS: i64 = 4096;
 /// 90 days of raw events; rollups are kept forever.
 pub const DEFAULT_USAGE_RETENTION: std::time::Duration =
     std::time::Duration::from_secs(90 * 24 * 3600);
+
+/// Keys one user may have in use at once, unless configured otherwise.
+pub const DEFAULT_MAX_KEYS_PER_USER: i64 = 100;
 
 /// 400 days of audit log: a year's reviews with room to spare.
 pub const DEFAULT_AUDIT_RETENTION: std::time::Duration =
@@ -92,6 +97,7 @@ pub struct Services {
     pub usage_retention: Option<std::time::Duration>,
     pub audit_retention: Option<std::time::Duration>,
     pub session_retention: std::time::Duration,
+    pub max_keys_per_user: i64,
     pub metrics_token: Option<Arc<SecretString>>,
     pub sso: Arc<Sso>,
 }
@@ -130,6 +136,7 @@ impl Services {
             usage_retention: settings.usage_retention,
             audit_retention: settings.audit_retention,
             session_retention: settings.session_retention,
+            max_keys_per_user: settings.max_keys_per_user,
             metrics_token: settings.metrics_token.map(Arc::new),
             sso,
         })
@@ -166,6 +173,7 @@ impl Default for GatewaySettings {
             usage_retention: Some(DEFAULT_USAGE_RETENTION),
             audit_retention: Some(DEFAULT_AUDIT_RETENTION),
             session_retention: DEFAULT_SESSION_RETENTION,
+            max_keys_per_user: DEFAULT_MAX_KEYS_PER_USER,
             metrics_token: None,
             sso: SsoSettings::default(),
         }

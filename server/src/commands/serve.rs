@@ -82,12 +82,17 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
             Some(d) => Some(d),
         },
         session_retention: args.session_retention.unwrap_or(DEFAULT_SESSION_RETENTION),
+        max_keys_per_user: args.max_keys_per_user,
         metrics_token: args.metrics_token.clone(),
         sso: settings.file.auth.resolve()?,
     };
     anyhow::ensure!(
         !args.header_read_timeout.is_zero() && !args.request_body_timeout.is_zero(),
         "the header read and request body timeouts must be greater than zero"
+    );
+    anyhow::ensure!(
+        gateway.max_keys_per_user > 0,
+        "--max-keys-per-user must be greater than zero"
     );
     anyhow::ensure!(
         gateway.default_max_tokens > 0,

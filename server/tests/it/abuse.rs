@@ -6,6 +6,7 @@ mod addresses;
 mod authz;
 mod edge;
 mod headers;
+mod keys;
 mod panics;
 mod parsing;
 mod redirects;

@@ -54,14 +54,30 @@ pub struct NewKeyRow<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Inserts a key and its model allowlist together.
-pub async fn insert(db: &Db, k: &NewKeyRow<'_>) -> Result<(), CoreError> {
+/// Inserts a key and its model allowlist together; with `cap`, only while its owner has fewer
+/// keys in use (not revoked) than that. False when at the cap.
+pub async fn insert(db: &Db, k: &NewKeyRow<'_>, cap: Option<i64>) -> Result<bool, CoreError> {
+    // Written first: it takes the owner's row lock (PostgreSQL) or the write lock (SQLite), so
+    // two creations racing for one owner cannot both pass the count.
+    const LOCK: &str = "update app_user set user_id = user_id where user_id = $1";
+    const COUNT: &str = "select count(*) from api_key where user_id = $1 and revoked_at is null";
     const KEY: &str = "insert into api_key (api_key_id, public_id, user_id, name, format, \
         secret_digest, secret_sealed, expires_at, allowed_cidrs, created_at, updated_at, \
         managed_by_admin) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)";
     const MODEL: &str = "insert into api_key_model (api_key_id, model) values ($1, $2)";
-    on_pool!(db, |pool| {
+    let inserted = on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
+        if let Some(cap) = cap {
+            sqlx::query(LOCK).bind(k.user_id).execute(&mut *tx).await?;
+            let n: i64 = sqlx::query_scalar(COUNT)
+                .bind(k.user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if n >= cap {
+                tx.rollback().await?;
+                return Ok::<_, sqlx::Error>(false);
+            }
+        }
         sqlx::query(KEY)
             .bind(k.api_key_id)
             .bind(k.public_id)
@@ -83,9 +99,11 @@ pub async fn insert(db: &Db, k: &NewKeyRow<'_>) -> Result<(), CoreError> {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await
-    })?;
-    Ok(())
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await)?;
+    Ok(inserted)
 }
 
 pub async fn find(db: &Db, api_key_id: &str) -> Result<Option<KeyRow>, CoreError> {
@@ -96,24 +114,47 @@ pub async fn find(db: &Db, api_key_id: &str) -> Result<Option<KeyRow>, CoreError
         .await)?)
 }
 
-/// Keys by creation, all of them or one user's.
-pub async fn list(db: &Db, user_id: Option<&str>) -> Result<Vec<KeyRow>, CoreError> {
-    const SQL: &str =
-        select_keys!("where $1 is null or k.user_id = $1 order by k.created_at, k.api_key_id");
+/// A page of keys by creation, of all users or one.
+pub async fn list(
+    db: &Db,
+    user_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<KeyRow>, CoreError> {
+    const SQL: &str = select_keys!(
+        "where $1 is null or k.user_id = $1 order by k.created_at, k.api_key_id limit $2 offset $3"
+    );
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .bind(user_id)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(pool)
         .await)?)
 }
 
-/// Model allowlists of every key, or of one user's keys: (key id, model), by model.
-pub async fn models(db: &Db, user_id: Option<&str>) -> Result<Vec<(String, String)>, CoreError> {
-    const SQL: &str = "select m.api_key_id, m.model from api_key_model m \
-        join api_key k on k.api_key_id = m.api_key_id where $1 is null or k.user_id = $1 order by m.model";
-    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
-        .bind(user_id)
-        .fetch_all(pool)
-        .await)?)
+/// The model allowlists of these keys: (key id, model), by model.
+pub async fn models_of(db: &Db, ids: &[&str]) -> Result<Vec<(String, String)>, CoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    // Bounded statements: a page is at most a thousand keys.
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String)> = on_pool!(db, |pool| {
+            let mut q = sqlx::QueryBuilder::new(
+                "select api_key_id, model from api_key_model where api_key_id in (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(") order by model");
+            q.build_query_as().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
 }
 
 /// Changes to a key, applied together; `None` leaves a field as it is.

@@ -72,7 +72,7 @@ pub async fn create_for(
     let key = format::generate();
     let api_key_id = uuid::Uuid::now_v7().to_string();
     let sealed = seal_secret(services, &api_key_id, &key.full)?;
-    db::keys::insert(
+    let inserted = db::keys::insert(
         &services.db,
         &db::keys::NewKeyRow {
             api_key_id: &api_key_id,
@@ -93,8 +93,15 @@ pub async fn create_for(
             },
             now: Utc::now(),
         },
+        Some(services.max_keys_per_user),
     )
     .await?;
+    if !inserted {
+        return Err(CoreError::Refused(format!(
+            "{} already has {} keys in use, the most allowed here; revoke or delete one first",
+            owner.username, services.max_keys_per_user
+        )));
+    }
     let event = Event::new(actor, "key.create")
         .target("api_key", &api_key_id)
         .details(json!({
@@ -108,20 +115,41 @@ pub async fn create_for(
     })
 }
 
+/// A page of a listing: at most `limit` rows from `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    /// The most one page holds.
+    pub const MAX: i64 = 1000;
+
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
+        Self {
+            limit: limit.unwrap_or(Self::MAX).clamp(1, Self::MAX),
+            offset: offset.unwrap_or(0).max(0),
+        }
+    }
+}
+
 /// Keys the caller may see: their own, or (administrators) everyone's or one user's.
 pub async fn list(
     services: &Services,
     caller: &CurrentUser,
     user_id: Option<&str>,
+    page: Page,
 ) -> Result<Vec<KeyInfo>, CoreError> {
     let filter = match (caller.role, user_id) {
         (Role::Admin, filter) => filter,
         (_, Some(other)) if other != caller.user_id => return Err(CoreError::Forbidden),
         _ => Some(caller.user_id.as_str()),
     };
-    let rows = db::keys::list(&services.db, filter).await?;
+    let rows = db::keys::list(&services.db, filter, page.limit, page.offset).await?;
     let mut models: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, model) in db::keys::models(&services.db, filter).await? {
+    let ids: Vec<&str> = rows.iter().map(|r| r.api_key_id.as_str()).collect();
+    for (id, model) in db::keys::models_of(&services.db, &ids).await? {
         models.entry(id).or_default().push(model);
     }
     Ok(rows
@@ -358,10 +386,9 @@ async fn info(services: &Services, api_key_id: &str) -> Result<KeyInfo, CoreErro
     let row = db::keys::find(&services.db, api_key_id)
         .await?
         .ok_or(CoreError::NotFound("API key"))?;
-    let models = db::keys::models(&services.db, Some(&row.user_id))
+    let models = db::keys::models_of(&services.db, &[api_key_id])
         .await?
         .into_iter()
-        .filter(|(id, _)| id == api_key_id)
         .map(|(_, m)| m)
         .collect();
     Ok(to_info(row, models))
