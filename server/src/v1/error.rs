@@ -29,6 +29,11 @@ pub enum ApiError {
     ModelNotAllowed(String),
     #[error("the model `{0}` does not exist")]
     ModelNotFound(String),
+    #[error(
+        "the model `{0}` has no price, and a spending limit applies to this key or its owner; \
+         ask an administrator to price it"
+    )]
+    Unpriced(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
@@ -103,6 +108,7 @@ impl ApiError {
                 "model_not_found",
             ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "invalid_request_error", "not_found"),
+            Self::Unpriced(_) => (StatusCode::FORBIDDEN, "permission_error", "model_unpriced"),
             Self::BadRequest { .. } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",

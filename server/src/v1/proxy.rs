@@ -161,6 +161,10 @@ async fn forward(
     let model = request.model.clone();
     let services = &state.services;
     let routed = route(services, who, &model, label)?;
+    // Usage of an unpriced model costs nothing: a spending limit would not hold on it.
+    if !routed.prices.is_priced() && who.has_cost_budget() {
+        return Err(ApiError::Unpriced(model));
+    }
     let targets: Vec<_> = routed
         .ordered()
         .into_iter()

@@ -9,6 +9,7 @@ mod headers;
 mod keys;
 mod panics;
 mod parsing;
+mod prices;
 mod redirects;
 mod retention;
 mod unauthenticated;

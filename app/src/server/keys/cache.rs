@@ -85,6 +85,12 @@ impl Principal {
         .filter(|(_, id, l)| !id.is_empty() && !l.is_unlimited())
     }
 
+    /// Whether a spending limit applies to this caller (its key's or its owner's).
+    pub fn has_cost_budget(&self) -> bool {
+        self.limits()
+            .any(|(_, _, l)| l.cost_per_month_micros.is_some())
+    }
+
     /// The key used, if the caller used one.
     pub fn api_key_id(&self) -> Option<&str> {
         Some(self.0.api_key_id.as_str()).filter(|id| !id.is_empty())

@@ -71,6 +71,11 @@ pub struct Prices {
 }
 
 impl Prices {
+    /// Whether any price is set: usage of an unpriced model costs nothing.
+    pub fn is_priced(&self) -> bool {
+        self.input_micros.is_some() || self.output_micros.is_some()
+    }
+
     /// What `prompt` and `completion` tokens cost, rounded up to a whole micro-unit.
     pub fn cost(&self, prompt: i64, completion: i64) -> i64 {
         let part = |tokens: i64, price: Option<i64>| {
