@@ -17,6 +17,8 @@ pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub bearer_principals: BearerCache,
+    /// Request bytes in translation between the two APIs (see [`crate::v1::exchange`]).
+    pub translations: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             leptos_options,
             services,
             bearer_principals: BearerCache::default(),
+            translations: crate::v1::exchange::translation_budget(),
         }))
     }
 }

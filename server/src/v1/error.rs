@@ -70,6 +70,8 @@ pub enum ApiError {
     },
     #[error("usage limits cannot be checked right now; try again shortly")]
     LimitsUnavailable,
+    #[error("the gateway is busy with other large requests; try again shortly")]
+    Busy,
     #[error("internal error (reference {0})")]
     Internal(String),
 }
@@ -150,6 +152,7 @@ impl ApiError {
                 "server_error",
                 "limits_unavailable",
             ),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "server_error", "busy"),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -232,6 +235,10 @@ impl IntoResponse for ApiError {
                 res.headers_mut()
                     .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
             }
+        }
+        if code == "busy" {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, 1.into());
         }
         res.extensions_mut().insert(ErrorCode(code));
         if status == StatusCode::UNAUTHORIZED {

@@ -3,10 +3,13 @@
 //! Messages to chat completions for OpenAI-compatible upstreams, chat completions to Messages
 //! for Anthropic ones). The answer comes back the same way, whole or event by event.
 
+use std::{sync::Arc, time::Duration};
+
 use app::{server::usage::Endpoint, types::UpstreamApi};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     ApiError,
@@ -97,32 +100,98 @@ impl Exchange {
 }
 
 /// The request translated for the upstreams that need it, once for all of its targets.
-pub struct Translated(Option<Value>);
+pub struct Translated {
+    body: Option<Value>,
+    /// Its share of the translation budget, held as long as the tree lives.
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+/// Request bytes that may be in translation at once, across all requests. A translated body is
+/// held as a JSON tree several times its size for the whole request: without a bound, a burst
+/// of 32 MiB bodies would take the gateway's memory.
+pub const TRANSLATION_BUDGET: usize = 64 << 20;
+
+/// How long a request waits for room in the budget before it is refused (503).
+const BUDGET_WAIT: Duration = Duration::from_secs(10);
+
+/// The budget, as a semaphore of bytes.
+pub fn translation_budget() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(TRANSLATION_BUDGET))
+}
 
 impl Translated {
     /// Translates only when some target needs it; a request that cannot be translated is
     /// refused before anything is reserved or sent.
-    pub fn prepare(
+    pub async fn prepare(
         request: &ProxyRequest,
         exchanges: impl Iterator<Item = Exchange>,
         default_max_tokens: i64,
+        budget: &Arc<Semaphore>,
     ) -> Result<Self, ApiError> {
         let needed: Vec<Exchange> = exchanges.filter(|e| *e != Exchange::Direct).collect();
         let Some(exchange) = needed.first() else {
-            return Ok(Self(None));
+            return Ok(Self {
+                body: None,
+                _budget: None,
+            });
         };
+        let bytes = u32::try_from(request.body_len().min(TRANSLATION_BUDGET)).unwrap_or(u32::MAX);
+        let permit = tokio::time::timeout(BUDGET_WAIT, budget.clone().acquire_many_owned(bytes))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(ApiError::Busy)?;
         let body = request.value()?;
         let translated = match exchange {
             Exchange::MessagesViaChat => to_chat::request(&body, &request.model, false),
             _ => to_messages::request(&body, &request.model, default_max_tokens),
         }?;
-        Ok(Self(Some(translated)))
+        Ok(Self {
+            body: Some(translated),
+            _budget: Some(permit),
+        })
     }
 
     /// The translated body for a target that knows the model as `upstream_model`.
     pub fn for_model(&self, upstream_model: &str) -> Option<Bytes> {
-        let mut body = self.0.clone()?;
+        let mut body = self.body.clone()?;
         body["model"] = Value::String(upstream_model.to_owned());
         Some(Bytes::from(body.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages_request(len: usize) -> ProxyRequest {
+        let text = "x".repeat(len);
+        let body = serde_json::json!({ "model": "m", "max_tokens": 5, "messages": [{ "role": "user", "content": text }] });
+        ProxyRequest::parse(Bytes::from(body.to_string())).expect("valid")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn translations_wait_for_room_in_the_budget_and_are_refused_past_it() {
+        let budget = Arc::new(Semaphore::new(1_500));
+        let request = messages_request(1_000);
+        let via_chat = || std::iter::once(Exchange::MessagesViaChat);
+        let first = Translated::prepare(&request, via_chat(), 100, &budget)
+            .await
+            .expect("room for one");
+        assert!(first.for_model("upstream").is_some());
+        // No room for a second while the first is held: it waits, then is refused.
+        let second = Translated::prepare(&request, via_chat(), 100, &budget).await;
+        assert!(matches!(second, Err(ApiError::Busy)));
+        drop(first);
+        assert!(
+            Translated::prepare(&request, via_chat(), 100, &budget)
+                .await
+                .is_ok()
+        );
+        // A request no target translates takes nothing from the budget.
+        let direct = Translated::prepare(&request, std::iter::once(Exchange::Direct), 100, &budget)
+            .await
+            .expect("direct");
+        assert!(direct.for_model("u").is_none());
     }
 }

@@ -183,7 +183,9 @@ async fn forward(
         &request,
         targets.iter().map(|(e, _)| *e),
         services.default_max_tokens,
-    )?;
+        &state.translations,
+    )
+    .await?;
     let prices = routed.prices;
     let estimate = limits::estimate(&request, kind, services.default_max_tokens);
     let reservation = limits::admit(services, who, limits::demand(estimate, &prices)).await?;
