@@ -15,6 +15,9 @@ pub mod proxy;
 pub mod request;
 pub mod usage_tap;
 
+#[cfg(test)]
+mod properties;
+
 use axum::{
     Router,
     extract::DefaultBodyLimit,

@@ -25,7 +25,7 @@ use eventsource_stream::{Event, EventStreamError};
 use futures_util::Stream;
 use serde::Deserialize;
 
-use self::delivered::Counted;
+pub use self::delivered::Counted;
 pub use self::relay::Relay;
 use super::accounting::{Accounting, Used};
 
