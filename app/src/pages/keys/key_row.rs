@@ -89,7 +89,15 @@ pub fn KeyRow(key: KeyInfo, show_owner: bool, refresh: Callback<()>) -> impl Int
             <td>{models}</td>
             <td>{when_or(key.expires_at, "Never")}</td>
             <td>{when_or(key.last_used_at, "Never")}</td>
-            <td><span class=status.1>{status.0}</span></td>
+            <td>
+                <span class=status.1>{status.0}</span>
+                {key.managed_by_admin.then(|| view! {
+                    " "
+                    <span class="badge muted" title="An administrator set what this key may do; only an administrator can lift it">
+                        "Managed"
+                    </span>
+                })}
+            </td>
             <td class="row-actions">
                 <Show when=move || live>
                     <button type="button" class="button subtle" aria-expanded=move || limits_open.get().to_string()
