@@ -195,6 +195,25 @@ impl TestApp {
             .user_id
     }
 
+    /// A user (role `user`) with a password of their own, signed in: their access token.
+    pub async fn signed_in(&self, username: &str) -> String {
+        let password = format!("{username}'s long password");
+        self.user(username, Role::User, &password, false).await;
+        self.login(username, &password).await.0
+    }
+
+    /// A new key named `name` for whoever holds `token`: its id.
+    pub async fn new_key(&self, token: &str, name: &str) -> String {
+        let r = self
+            .call("/api/keys/create", json!({ "name": name }), Some(token))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["key"]["api_key_id"]
+            .as_str()
+            .expect("key id")
+            .to_owned()
+    }
+
     /// Signs in and returns (access token, refresh token).
     pub async fn login(&self, username: &str, password: &str) -> (String, String) {
         let r = self

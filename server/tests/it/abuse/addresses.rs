@@ -2,7 +2,6 @@
 //! chosen by the client.
 
 use app::server::{Backend, GatewaySettings, testing::TestDb};
-use app::types::Role;
 use axum::{
     body::Body,
     http::{Request, StatusCode},
@@ -19,9 +18,7 @@ async fn a_forged_first_forwarded_for_line_does_not_choose_the_clients_address()
     };
     let app = TestApp::with_settings(TestDb::new(Backend::Sqlite).await, settings).await;
     app.models(&["llama"]).await;
-    app.user("bea", Role::User, "bea's long password", false)
-        .await;
-    let (bea, _) = app.login("bea", "bea's long password").await;
+    let bea = app.signed_in("bea").await;
     let key = app
         .call(
             "/api/keys/create",

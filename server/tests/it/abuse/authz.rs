@@ -18,16 +18,8 @@ const HERE: &str = "127.0.0.1:40000";
 async fn what_an_administrator_set_on_a_key_only_an_administrator_lifts() {
     let app = TestApp::new(Backend::Sqlite).await;
     let (_, admin) = app.admin().await;
-    app.user("bea", Role::User, "bea's long password", false)
-        .await;
-    let (bea, _) = app.login("bea", "bea's long password").await;
-    let id = app
-        .call("/api/keys/create", json!({ "name": "k" }), Some(&bea))
-        .await
-        .body["key"]["api_key_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bea = app.signed_in("bea").await;
+    let id = app.new_key(&bea, "k").await;
     // Her own key, untouched by anyone: hers to change.
     let mine = app
         .call(
@@ -86,13 +78,7 @@ async fn what_an_administrator_set_on_a_key_only_an_administrator_lifts() {
     assert_eq!(enabled, 0);
 
     // A key an administrator set limits on is managed as well.
-    let other = app
-        .call("/api/keys/create", json!({ "name": "k2" }), Some(&bea))
-        .await
-        .body["key"]["api_key_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.new_key(&bea, "k2").await;
     let r = app
         .call(
             "/api/limits/set",
@@ -114,13 +100,7 @@ async fn what_an_administrator_set_on_a_key_only_an_administrator_lifts() {
 async fn acting_as_another_administrator_does_not_reach_ones_own_keys() {
     let app = TestApp::new(Backend::Sqlite).await;
     let (_, root) = app.admin().await;
-    let own_key = app
-        .call("/api/keys/create", json!({ "name": "root's" }), Some(&root))
-        .await
-        .body["key"]["api_key_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let own_key = app.new_key(&root, "root's").await;
     let ops = app
         .user("ops", Role::Admin, "ops's long password", false)
         .await;

@@ -1,7 +1,6 @@
 //! How many keys one person may hold, and how many one listing returns, are bounded.
 
 use app::server::{Backend, GatewaySettings};
-use app::types::Role;
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -16,9 +15,7 @@ async fn keys_per_user_are_capped_even_when_created_at_once(backend: Backend) {
         ..GatewaySettings::default()
     };
     let app = TestApp::with_settings(db, settings).await;
-    app.user("bea", Role::User, "bea's long password", false)
-        .await;
-    let (bea, _) = app.login("bea", "bea's long password").await;
+    let bea = app.signed_in("bea").await;
     let creates = (0..10).map(|i| {
         let (app, bea) = (&app, &bea);
         async move {

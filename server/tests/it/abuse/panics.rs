@@ -1,7 +1,6 @@
 //! Dates and durations from a request are checked, never panicked on: 400, not 500.
 
 use app::server::Backend;
-use app::types::Role;
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -10,16 +9,8 @@ use crate::common::TestApp;
 #[tokio::test]
 async fn durations_and_dates_out_of_range_are_bad_requests() {
     let app = TestApp::new(Backend::Sqlite).await;
-    app.user("bea", Role::User, "bea's long password", false)
-        .await;
-    let (bea, _) = app.login("bea", "bea's long password").await;
-    let id = app
-        .call("/api/keys/create", json!({ "name": "k" }), Some(&bea))
-        .await
-        .body["key"]["api_key_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bea = app.signed_in("bea").await;
+    let id = app.new_key(&bea, "k").await;
     app.call(
         "/api/keys/rotate",
         json!({ "api_key_id": id, "grace_seconds": i64::MAX }),
