@@ -18,3 +18,14 @@ create trigger user_identity_delete after delete on user_identity
 -- in flight are capped per client network, so one network cannot use up everyone's.
 alter table sso_attempt add column client_prefix text;
 create index sso_attempt_prefix on sso_attempt (client_prefix);
+
+-- Prices of models that exist only because an upstream lists them (a declared model carries its
+-- own): without one, spending limits could not hold on them.
+create table discovered_price (
+    name                text primary key,
+    input_price_micros  bigint,
+    output_price_micros bigint,
+    updated_at          timestamptz not null
+);
+create trigger discovered_price_change after insert or update or delete on discovered_price
+    for each statement execute function bump_routing_revision();

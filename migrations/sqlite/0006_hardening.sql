@@ -19,3 +19,21 @@ end;
 -- in flight are capped per client network, so one network cannot use up everyone's.
 alter table sso_attempt add column client_prefix text;
 create index sso_attempt_prefix on sso_attempt (client_prefix);
+
+-- Prices of models that exist only because an upstream lists them (a declared model carries its
+-- own): without one, spending limits could not hold on them.
+create table discovered_price (
+    name                text primary key,
+    input_price_micros  bigint,
+    output_price_micros bigint,
+    updated_at          text not null
+);
+create trigger discovered_price_insert after insert on discovered_price begin
+    update change_counter set value = value + 1 where name = 'routing';
+end;
+create trigger discovered_price_update after update on discovered_price begin
+    update change_counter set value = value + 1 where name = 'routing';
+end;
+create trigger discovered_price_delete after delete on discovered_price begin
+    update change_counter set value = value + 1 where name = 'routing';
+end;

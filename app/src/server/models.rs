@@ -151,16 +151,10 @@ pub async fn update(
 
 /// Sets what a declared model costs (file-declared ones too: the file does not price models),
 /// which budgets charge from then on.
-pub async fn set_prices(
-    services: &Services,
-    admin: Admin<'_>,
-    model_id: &str,
-    input_price_micros: Option<i64>,
-    output_price_micros: Option<i64>,
-) -> Result<ModelInfo, CoreError> {
+fn check_prices(input: Option<i64>, output: Option<i64>) -> Result<(), CoreError> {
     for (field, price) in [
-        ("input_price_micros", input_price_micros),
-        ("output_price_micros", output_price_micros),
+        ("input_price_micros", input),
+        ("output_price_micros", output),
     ] {
         if price.is_some_and(|p| p < 0) {
             return Err(CoreError::invalid(
@@ -169,6 +163,49 @@ pub async fn set_prices(
             ));
         }
     }
+    Ok(())
+}
+
+/// Prices a model that exists only because an upstream lists it (both `None`: unpriced again).
+/// A declared model of the same name, now or later, carries its own prices instead.
+pub async fn set_discovered_prices(
+    services: &Services,
+    admin: Admin<'_>,
+    name: &str,
+    input_price_micros: Option<i64>,
+    output_price_micros: Option<i64>,
+) -> Result<(), CoreError> {
+    check_prices(input_price_micros, output_price_micros)?;
+    let known = services.registry.model(name).is_some_and(|m| m.discovered);
+    if !known {
+        return Err(CoreError::NotFound("discovered model"));
+    }
+    db::routing::set_discovered_price(
+        &services.db,
+        name,
+        input_price_micros,
+        output_price_micros,
+        Utc::now(),
+    )
+    .await?;
+    let event = Event::new(admin.user().actor(), "model.set_prices")
+        .target("model", name)
+        .details(json!({
+            "discovered": true,
+            "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
+        }));
+    audit::record(&services.db, &event).await?;
+    reload(services).await
+}
+
+pub async fn set_prices(
+    services: &Services,
+    admin: Admin<'_>,
+    model_id: &str,
+    input_price_micros: Option<i64>,
+    output_price_micros: Option<i64>,
+) -> Result<ModelInfo, CoreError> {
+    check_prices(input_price_micros, output_price_micros)?;
     let found = db::models::set_prices(
         &services.db,
         model_id,

@@ -5,6 +5,7 @@ mod available;
 mod create;
 mod delete;
 mod list;
+mod set_discovered_prices;
 mod set_prices;
 mod update;
 
@@ -12,5 +13,6 @@ pub use available::*;
 pub use create::*;
 pub use delete::*;
 pub use list::*;
+pub use set_discovered_prices::*;
 pub use set_prices::*;
 pub use update::*;

@@ -84,3 +84,45 @@ pub async fn discovered(db: &Db) -> Result<Vec<DiscoveredRow>, CoreError> {
         .fetch_all(pool)
         .await)?)
 }
+
+/// Prices set for discovered models: (name, input, output).
+pub async fn discovered_prices(
+    db: &Db,
+) -> Result<Vec<(String, Option<i64>, Option<i64>)>, CoreError> {
+    const SQL: &str = "select name, input_price_micros, output_price_micros from discovered_price";
+    Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Sets (or, with both `None`, removes) a discovered model's prices.
+pub async fn set_discovered_price(
+    db: &Db,
+    name: &str,
+    input: Option<i64>,
+    output: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    const UPSERT: &str = "insert into discovered_price (name, input_price_micros, \
+        output_price_micros, updated_at) values ($1, $2, $3, $4) on conflict (name) do update \
+        set input_price_micros = excluded.input_price_micros, \
+        output_price_micros = excluded.output_price_micros, updated_at = excluded.updated_at";
+    const DELETE: &str = "delete from discovered_price where name = $1";
+    if input.is_none() && output.is_none() {
+        on_pool!(db, |pool| sqlx::query(DELETE)
+            .bind(name)
+            .execute(pool)
+            .await
+            .map(drop))?;
+    } else {
+        on_pool!(db, |pool| sqlx::query(UPSERT)
+            .bind(name)
+            .bind(input)
+            .bind(output)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop))?;
+    }
+    Ok(())
+}

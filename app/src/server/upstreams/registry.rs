@@ -124,6 +124,17 @@ impl Registry {
         let target_rows = routing::enabled_targets(db).await?;
         let declared: HashSet<String> = routing::declared_names(db).await?.into_iter().collect();
         let discovered = routing::discovered(db).await?;
+        let discovered_prices: HashMap<String, Prices> = routing::discovered_prices(db)
+            .await?
+            .into_iter()
+            .map(|(name, input_micros, output_micros)| {
+                let prices = Prices {
+                    input_micros,
+                    output_micros,
+                };
+                (name, prices)
+            })
+            .collect();
         let old = self.current();
 
         let mut upstreams = HashMap::new();
@@ -201,12 +212,13 @@ impl Registry {
                 &d.name,
                 1,
             );
+            let prices = discovered_prices.get(&d.name).copied().unwrap_or_default();
             let m = models.entry(d.name.clone()).or_insert_with(|| Model {
                 name: d.name,
                 created_at: d.created_at,
                 discovered: true,
                 targets: Vec::new(),
-                prices: Prices::default(),
+                prices,
             });
             m.created_at = m.created_at.min(d.created_at);
             m.targets.push(t);

@@ -1,0 +1,29 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::AppError;
+
+/// `POST /api/models/set_discovered_prices` `{name, input_price_micros, output_price_micros}`:
+/// prices a model that exists only because an upstream lists it, per million prompt and
+/// completion tokens in micro-units (`null` for both: unpriced again). A model without a price
+/// is refused to keys under a spending limit.
+#[server(prefix = "/api", endpoint = "models/set_discovered_prices", input = Json, client = crate::client::Gateway)]
+pub async fn set_discovered_model_prices(
+    name: String,
+    input_price_micros: Option<i64>,
+    output_price_micros: Option<i64>,
+) -> Result<(), AppError> {
+    use crate::server::{api, models};
+    api::run(|call| async move {
+        let user = call.user().await?;
+        models::set_discovered_prices(
+            &call.services,
+            user.require_admin()?,
+            &name,
+            input_price_micros,
+            output_price_micros,
+        )
+        .await
+    })
+    .await
+}
