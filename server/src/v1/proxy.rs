@@ -105,11 +105,15 @@ pub(crate) async fn routed(
     body: super::body::Body,
     passed: Passed,
 ) -> Response {
-    let task = tokio::spawn(app::server::db::on_request_path(async move {
+    let work = async move {
         let mut label = None;
         let res = forward(&state, &who, kind, body, &passed, &mut label).await;
         labelled(res, label)
-    }));
+    };
+    // The request's span goes along, so what the task logs is still the request's.
+    let task = tokio::spawn(app::server::db::on_request_path(
+        tracing::Instrument::instrument(work, tracing::Span::current()),
+    ));
     match task.await {
         Ok(res) => res,
         Err(e) => ApiError::internal(e).into_response(),
