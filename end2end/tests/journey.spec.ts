@@ -331,3 +331,16 @@ test('an administrator acts as alice, under a banner, and returns with one click
   await expect(banner).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'admin', exact: true })).toBeVisible();
 });
+
+test('a sign-in never follows a next that a browser reads as another site', async ({ page }) => {
+  for (const next of ['%2F%5Cevil.example', '%2F%09%2Fevil.example', '%2F%2Fevil.example']) {
+    await page.goto(`/login?next=${next}`);
+    await hydrated(page);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('heading', { name: 'Welcome, admin' })).toBeVisible();
+    expect(new URL(page.url()).host).toBe(new URL(process.env.PORTCULLIS_E2E_BASE_URL ?? '').host);
+    await page.evaluate(() => sessionStorage.clear());
+  }
+});
