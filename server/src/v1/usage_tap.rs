@@ -2,9 +2,9 @@
 //! as exactly one usage event: completed, cancelled by the client, or failed upstream.
 //!
 //! In the same API on both sides, upstream events are forwarded as they came; a copy is parsed
-//! only to read usage and to count the answer text relayed. The usage-only chunk Portcullis asked an OpenAI-compatible upstream for
-//! is kept from clients that did not ask for it. Between the two APIs each event is translated
-//! as it arrives. A transport error, an idle upstream, or a stream that closes without its end
+//! only to read usage and to count the answer text relayed. The usage-only chunk Portcullis
+//! asked an OpenAI-compatible upstream for is kept from clients that did not ask for it. Between
+//! the two APIs each event is translated as it arrives. A transport error, an idle upstream, or a stream that closes without its end
 //! marker (`[DONE]`, `message_stop`) becomes a final error event in the client's API, then the
 //! stream ends cleanly. Whatever ends it, what was used is charged ([`Used`]).
 
