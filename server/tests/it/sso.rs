@@ -10,8 +10,8 @@ use crate::{
     mock_idp::{MockIdp, Person, Tamper},
     on_both_backends,
     sso_support::{
-        app_with, arrive, at_provider, begin, hand_off, last_failure, provider, provider_with_kind,
-        settings, sign_in,
+        app_with, arrive, at_provider, bearer_on_v1, begin, hand_off, last_failure, provider,
+        provider_with_kind, settings, sign_in,
     },
 };
 
@@ -755,13 +755,7 @@ async fn a_providers_own_jwts_are_accepted_as_bearer_tokens_where_configured() {
         .await
         .assert_openai_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
 
-    let mut p = provider(&idp, "mock");
-    p.bearer = Some(BearerSpec {
-        audience: "portcullis-api".into(),
-        on_v1: true,
-    });
-    let app = app_with(Backend::Sqlite, settings(Registration::Open, vec![p])).await;
-    app.models(&["llama"]).await;
+    let app = bearer_on_v1(&idp, Registration::Open).await;
     let (r, first) = count_db_uses(app.v1_get("/v1/models", &token, "127.0.0.1:40000")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.model_ids(), vec!["llama"]);
@@ -791,12 +785,7 @@ async fn a_providers_own_jwts_are_accepted_as_bearer_tokens_where_configured() {
         .await
         .assert_openai_error(StatusCode::UNAUTHORIZED, "invalid_api_key");
     // Closed registration: a token for nobody known opens nothing.
-    let mut p = provider(&idp, "mock");
-    p.bearer = Some(BearerSpec {
-        audience: "portcullis-api".into(),
-        on_v1: true,
-    });
-    let closed = app_with(Backend::Sqlite, settings(Registration::Closed, vec![p])).await;
+    let closed = bearer_on_v1(&idp, Registration::Closed).await;
     closed
         .call("/api/auth/me", json!({}), Some(&token))
         .await

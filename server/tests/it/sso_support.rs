@@ -150,3 +150,17 @@ pub async fn last_failure(app: &TestApp) -> String {
         .await
         .unwrap_or_default()
 }
+
+/// A gateway whose provider `mock` vouches for its own JWTs (audience `portcullis-api`) on `/v1`
+/// too, with one model, `llama`.
+pub async fn bearer_on_v1(idp: &MockIdp, registration: Registration) -> TestApp {
+    use app::server::sso::settings::BearerSpec;
+    let mut p = provider(idp, "mock");
+    p.bearer = Some(BearerSpec {
+        audience: "portcullis-api".into(),
+        on_v1: true,
+    });
+    let app = app_with(Backend::Sqlite, settings(registration, vec![p])).await;
+    app.models(&["llama"]).await;
+    app
+}

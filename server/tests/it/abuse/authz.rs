@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::{
     common::TestApp,
     mock_idp::{MockIdp, Tamper},
-    sso_support::{app_with, provider, settings},
+    sso_support::{app_with, bearer_on_v1, provider, settings},
 };
 
 const HERE: &str = "127.0.0.1:40000";
@@ -178,15 +178,8 @@ async fn an_invite_cannot_link_a_sign_in_to_an_administrators_account() {
 
 #[tokio::test]
 async fn unlinking_an_identity_ends_its_cached_provider_token_at_once() {
-    use app::server::sso::settings::BearerSpec;
     let idp = MockIdp::start().await;
-    let mut p = provider(&idp, "mock");
-    p.bearer = Some(BearerSpec {
-        audience: "portcullis-api".into(),
-        on_v1: true,
-    });
-    let app = app_with(Backend::Sqlite, settings(Registration::Open, vec![p])).await;
-    app.models(&["llama"]).await;
+    let app = bearer_on_v1(&idp, Registration::Open).await;
     let token = idp.bearer("svc-bot", "portcullis-api", 300, Tamper::None);
     assert_eq!(
         app.v1_get("/v1/models", &token, HERE).await.status,
