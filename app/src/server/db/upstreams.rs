@@ -169,6 +169,13 @@ pub async fn set_discovered(
     wanted.dedup();
     Ok(on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
+        // Written first: the write lock is taken before the read, so an overlapping refresh
+        // waits instead of failing to upgrade its read lock (SQLite answers that with "locked").
+        sqlx::query(MARK)
+            .bind(upstream_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         let current: Vec<String> = sqlx::query_scalar(CURRENT)
             .bind(upstream_id)
             .fetch_all(&mut *tx)
@@ -192,11 +199,6 @@ pub async fn set_discovered(
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(MARK)
-            .bind(upstream_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed)
     }
