@@ -212,6 +212,7 @@ impl IntoResponse for ApiError {
             Self::BadRequest { param, .. } => param.clone(),
             _ => None,
         };
+        let busy = matches!(self, Self::Busy);
         let limited = match &self {
             Self::RateLimited {
                 retry_after,
@@ -236,7 +237,7 @@ impl IntoResponse for ApiError {
                     .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
             }
         }
-        if code == "busy" {
+        if busy {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, 1.into());
         }

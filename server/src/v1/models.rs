@@ -46,11 +46,14 @@ pub async fn get(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let model = state.services.registry.model(&id);
     // Permission first, as for inference: a restricted key learns nothing of which names exist.
     if !who.may_use(&id) {
         return Err(ApiError::ModelNotAllowed(id));
     }
-    let model = model.ok_or_else(|| ApiError::ModelNotFound(id.clone()))?;
+    let model = state
+        .services
+        .registry
+        .model(&id)
+        .ok_or_else(|| ApiError::ModelNotFound(id.clone()))?;
     Ok(Json(object(&model)))
 }

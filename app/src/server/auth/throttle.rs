@@ -64,12 +64,19 @@ impl LoginThrottle {
         )
     }
 
-    /// Lets one attempt in, counted as a failure already, or `Err(seconds)` to wait.
+    /// Lets one attempt in, counted as a failure already, or `Err(seconds)` to wait. The check
+    /// and the count are one step under one lock, so parallel attempts cannot all pass the check
+    /// before any of them is counted.
     pub fn begin(&self, username: &str, addr: Option<IpAddr>) -> Result<Attempt, u64> {
-        self.check(username, addr)?;
-        Ok(Attempt {
-            at: self.record_failure(username, addr),
-        })
+        let (user_key, addr_key) = Self::keys(username, addr);
+        let now = Instant::now();
+        let mut map = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.wait(&mut map, &user_key, addr_key.as_deref(), now)?;
+        self.record(&mut map, [Some(user_key), addr_key], now);
+        Ok(Attempt { at: now })
     }
 
     /// The attempt succeeded: the username's failures are cleared, and the address gets its
@@ -111,22 +118,21 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(seconds)` when the caller must wait that long before trying again.
-    fn check(&self, username: &str, addr: Option<IpAddr>) -> Result<(), u64> {
-        let (user_key, addr_key) = Self::keys(username, addr);
-        let now = Instant::now();
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// `Err(seconds)` when the username or the address must wait that long before trying again.
+    fn wait(
+        &self,
+        map: &mut HashMap<String, VecDeque<Instant>>,
+        user_key: &str,
+        addr_key: Option<&str>,
+        now: Instant,
+    ) -> Result<(), u64> {
         let mut wait = Duration::ZERO;
         let limits = [
             (Some(user_key), self.settings.max_failures_per_user),
             (addr_key, self.settings.max_failures_per_addr),
         ];
         for (key, max) in limits {
-            let Some(key) = key else { continue };
-            let Some(times) = map.get_mut(&key) else {
+            let Some(times) = key.and_then(|k| map.get_mut(k)) else {
                 continue;
             };
             while times
@@ -148,13 +154,12 @@ impl LoginThrottle {
         }
     }
 
-    fn record_failure(&self, username: &str, addr: Option<IpAddr>) -> Instant {
-        let (user_key, addr_key) = Self::keys(username, addr);
-        let now = Instant::now();
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn record(
+        &self,
+        map: &mut HashMap<String, VecDeque<Instant>>,
+        keys: [Option<String>; 2],
+        now: Instant,
+    ) {
         if map.len() > SWEEP_ABOVE {
             let window = self.settings.window;
             map.retain(|_, t| {
@@ -162,10 +167,9 @@ impl LoginThrottle {
                     .is_some_and(|last| now.duration_since(*last) < window)
             });
         }
-        for key in [Some(user_key), addr_key].into_iter().flatten() {
+        for key in keys.into_iter().flatten() {
             map.entry(key).or_default().push_back(now);
         }
-        now
     }
 }
 

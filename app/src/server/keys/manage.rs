@@ -192,15 +192,10 @@ pub async fn update(
         ));
     }
     let by_admin = by_admin(caller, &key.user_id);
-    let restricts = u.enabled.is_some()
-        || u.expires_at.is_some()
-        || u.allowed_cidrs.is_some()
-        || u.models.is_some();
+    let fences = u.expires_at.is_some() || u.allowed_cidrs.is_some() || u.models.is_some();
+    let restricts = fences || u.enabled.is_some();
     // Its owner may still rename the key or turn it off; nothing that widens it.
-    let lifts = u.enabled == Some(true)
-        || u.expires_at.is_some()
-        || u.allowed_cidrs.is_some()
-        || u.models.is_some();
+    let lifts = fences || u.enabled == Some(true);
     if key.managed_by_admin && caller.role != Role::Admin && lifts {
         return Err(managed());
     }

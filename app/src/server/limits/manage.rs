@@ -20,7 +20,7 @@ pub async fn get(
     holder: LimitHolder,
     id: &str,
 ) -> Result<LimitsView, CoreError> {
-    may_see(services, caller, holder, id).await?;
+    owner_seen(services, caller, holder, id).await?;
     view(services, holder, id).await
 }
 
@@ -31,19 +31,10 @@ pub async fn set(
     id: &str,
     limits: Limits,
 ) -> Result<LimitsView, CoreError> {
-    may_see(services, caller, holder, id).await?;
-    let owner = match holder {
-        LimitHolder::User => {
-            caller.require_admin()?;
-            id.to_owned()
-        }
-        LimitHolder::Key => {
-            db::keys::find(&services.db, id)
-                .await?
-                .ok_or_else(|| not_found(holder))?
-                .user_id
-        }
-    };
+    let owner = owner_seen(services, caller, holder, id).await?;
+    if holder == LimitHolder::User {
+        caller.require_admin()?;
+    }
     // An administrator acting as someone never reaches their own account, keys included.
     caller.may_act_on(&owner)?;
     if caller.role != Role::Admin {
@@ -113,23 +104,28 @@ async fn view(services: &Services, holder: LimitHolder, id: &str) -> Result<Limi
     })
 }
 
-/// Users see their own limits, key owners their keys'; administrators everyone's.
-async fn may_see(
+/// The user a limit belongs to (a key's owner, for a key), if the caller may see it: users
+/// see their own limits, key owners their keys'; administrators everyone's.
+async fn owner_seen(
     services: &Services,
     caller: &CurrentUser,
     holder: LimitHolder,
     id: &str,
-) -> Result<(), CoreError> {
-    if caller.role == Role::Admin {
-        return Ok(());
-    }
-    let mine = match holder {
-        LimitHolder::User => id == caller.user_id,
-        LimitHolder::Key => db::keys::find(&services.db, id)
-            .await?
-            .is_some_and(|k| k.user_id == caller.user_id),
+) -> Result<String, CoreError> {
+    let owner = match holder {
+        LimitHolder::User => id.to_owned(),
+        LimitHolder::Key => {
+            db::keys::find(&services.db, id)
+                .await?
+                .ok_or_else(|| not_found(holder))?
+                .user_id
+        }
     };
-    if mine { Ok(()) } else { Err(not_found(holder)) }
+    if caller.role == Role::Admin || owner == caller.user_id {
+        Ok(owner)
+    } else {
+        Err(not_found(holder))
+    }
 }
 
 fn not_found(holder: LimitHolder) -> CoreError {

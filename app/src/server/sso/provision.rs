@@ -116,9 +116,7 @@ async fn first_sign_in(
             return Err(SsoError::InviteInvalid);
         }
         record_link(services, spec, who, user_id, "invite").await?;
-        return db::users::find_by_id(db, user_id)
-            .await?
-            .ok_or(SsoError::InviteInvalid);
+        return Ok(target);
     }
     // The provider vouches for the email, and this provider is trusted to.
     if spec.link_verified_email
