@@ -8,10 +8,10 @@ use tokio::task::JoinHandle;
 
 use chrono::Utc;
 
-use super::{Services, upstreams::discovery, usage::retention};
+use super::{Services, keys::KeyCache, upstreams::discovery, usage::retention};
 
 /// How often an instance looks for changes made elsewhere; the bound on how long a revocation
-/// or a routing change takes to reach another instance is this plus one reload.
+/// or a routing change takes to reach another instance is this plus one catch-up.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Last-use times are written every this many polls.
@@ -48,7 +48,7 @@ async fn follow(services: Services, interval: Duration) {
     let mut ticks = 0u32;
     loop {
         tokio::time::sleep(interval).await;
-        if let Err(e) = services.keys.refresh_if_changed(&services.db).await {
+        if let Err(e) = services.keys.catch_up(&services.db).await {
             tracing::warn!(error = %e, "cannot refresh the API key cache; keeping the last snapshot");
         }
         let keyring = &services.secrets.keyring;
@@ -93,6 +93,9 @@ async fn purge(services: Services) {
         }
         if let Err(e) = services.limiter.prune(now).await {
             tracing::warn!(error = %e, "cannot delete ended limit windows");
+        }
+        if let Err(e) = KeyCache::prune_log(&services.db).await {
+            tracing::warn!(error = %e, "cannot delete old entries of the access change log");
         }
         tokio::time::sleep(PURGE_INTERVAL).await;
     }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod identities;
 pub mod invites;
+pub mod key_cache;
 pub mod keys;
 pub mod limits;
 pub mod models;

@@ -181,7 +181,7 @@ pub async fn xinference(services: &Services, text: &str) -> Result<ImportReport,
             must_change_password: short,
         });
     }
-    services.keys.reload(&services.db).await?;
+    services.keys.catch_up(&services.db).await?;
     Ok(report)
 }
 

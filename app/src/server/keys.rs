@@ -4,8 +4,10 @@
 pub mod cache;
 pub mod format;
 pub mod manage;
+mod principal;
 
-pub use cache::{KeyCache, KeyRejection, Principal};
+pub use cache::{KeyCache, KeyRejection};
+pub use principal::Principal;
 
 /// Who may reveal a key's secret again after creation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]

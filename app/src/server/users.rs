@@ -262,7 +262,7 @@ pub async fn update(
             "email_changed": changes.email.is_some(),
         }));
     audit::record(db, &event).await?;
-    services.keys.reload(db).await?;
+    services.keys.catch_up(db).await?;
     db::users::find_by_id(db, user_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?
@@ -298,7 +298,7 @@ pub async fn delete(services: &Services, admin: Admin<'_>, user_id: &str) -> Res
         .target("user", user_id)
         .details(serde_json::json!({ "username": user.username }));
     audit::record(db, &event).await?;
-    services.keys.reload(db).await
+    services.keys.catch_up(db).await.map(drop)
 }
 
 /// Sets which models a user may use and whether they may create keys. Their keys narrow with
@@ -336,7 +336,7 @@ pub async fn set_permissions(
             "all_models": p.all_models, "models": models, "may_create_keys": p.may_create_keys,
         }));
     audit::record(&services.db, &event).await?;
-    services.keys.reload(&services.db).await?;
+    services.keys.catch_up(&services.db).await?;
     Ok(crate::types::UserPermissions { models, ..p })
 }
 

@@ -50,7 +50,7 @@ pub async fn require(
         Err(KeyRejection::Disabled) => return Err(ApiError::DisabledApiKey),
         Err(KeyRejection::AddressNotAllowed) => return Err(ApiError::AddressNotAllowed),
     };
-    tracing::Span::current().record("user.id", principal.0.user_id.as_str());
+    tracing::Span::current().record("user.id", principal.user_id());
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }
@@ -99,7 +99,7 @@ async fn user_principal(state: &AppState, token: &str) -> Result<Principal, ApiE
         .map_err(ApiError::internal)?
         .unwrap_or_default();
     let external = user.external.is_some();
-    let principal = Principal::for_user(user.user_id, user.username, models, limits);
+    let principal = Principal::for_user(&user.user_id, models, limits);
     if external && let Some(expires_at) = app::server::sso::bearer::expiry(token) {
         state
             .bearer_principals

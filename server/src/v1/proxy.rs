@@ -199,7 +199,7 @@ async fn forward(
     let client_wants_usage = request.client_wants_usage;
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
         created_ms: chrono::Utc::now().timestamp_millis(),
-        user_id: who.0.user_id.clone(),
+        user_id: who.user_id().to_owned(),
         api_key_id: who.api_key_id().map(str::to_owned),
         model: model.clone(),
         target_id,

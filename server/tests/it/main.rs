@@ -15,6 +15,7 @@ mod common;
 mod console_keys;
 mod health;
 mod impersonation;
+mod key_cache;
 mod keys;
 mod limits;
 mod metrics;

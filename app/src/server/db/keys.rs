@@ -1,9 +1,9 @@
-//! Rows of `api_key` and `api_key_model`, and the snapshot the in-memory key cache is built from.
+//! Rows of `api_key` and `api_key_model`.
 
 use chrono::{DateTime, Utc};
 
 use super::{Db, on_pool};
-use crate::{server::CoreError, types::Limits};
+use crate::server::CoreError;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyRow {
@@ -274,14 +274,17 @@ pub async fn delete(db: &Db, api_key_id: &str) -> Result<bool, CoreError> {
 }
 
 /// Records when keys were last used; called in batches, never on the request path.
-pub async fn record_use(db: &Db, uses: &[(String, DateTime<Utc>)]) -> Result<(), CoreError> {
+pub async fn record_use(
+    db: &Db,
+    uses: &[(std::sync::Arc<str>, DateTime<Utc>)],
+) -> Result<(), CoreError> {
     const SQL: &str = "update api_key set last_used_at = $2 where api_key_id = $1 \
         and (last_used_at is null or last_used_at < $2)";
     on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
         for (id, at) in uses {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(&**id)
                 .bind(*at)
                 .execute(&mut *tx)
                 .await?;
@@ -290,109 +293,6 @@ pub async fn record_use(db: &Db, uses: &[(String, DateTime<Utc>)]) -> Result<(),
     }
     .await)?;
     Ok(())
-}
-
-/// The current value of the access revision counter (see migration 0002).
-pub async fn access_revision(db: &Db) -> Result<i64, CoreError> {
-    const SQL: &str = "select value from change_counter where name = 'access'";
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(SQL)
-        .fetch_one(pool)
-        .await)?)
-}
-
-/// One usable key with what its owner may do, for the in-memory cache.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CacheRow {
-    pub api_key_id: String,
-    pub public_id: String,
-    pub user_id: String,
-    pub username: String,
-    pub name: String,
-    pub format: String,
-    pub secret_digest: String,
-    pub previous_digest: Option<String>,
-    pub previous_valid_until: Option<DateTime<Utc>>,
-    pub enabled: bool,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub allowed_cidrs: Option<String>,
-    pub owner_enabled: bool,
-    pub owner_all_models: bool,
-    pub requests_per_minute: Option<i64>,
-    pub tokens_per_minute: Option<i64>,
-    pub tokens_per_day: Option<i64>,
-    pub tokens_per_month: Option<i64>,
-    pub cost_per_month_micros: Option<i64>,
-    pub owner_requests_per_minute: Option<i64>,
-    pub owner_tokens_per_minute: Option<i64>,
-    pub owner_tokens_per_day: Option<i64>,
-    pub owner_tokens_per_month: Option<i64>,
-    pub owner_cost_per_month_micros: Option<i64>,
-}
-
-impl CacheRow {
-    pub fn key_limits(&self) -> Limits {
-        Limits {
-            requests_per_minute: self.requests_per_minute,
-            tokens_per_minute: self.tokens_per_minute,
-            tokens_per_day: self.tokens_per_day,
-            tokens_per_month: self.tokens_per_month,
-            cost_per_month_micros: self.cost_per_month_micros,
-        }
-    }
-
-    pub fn owner_limits(&self) -> Limits {
-        Limits {
-            requests_per_minute: self.owner_requests_per_minute,
-            tokens_per_minute: self.owner_tokens_per_minute,
-            tokens_per_day: self.owner_tokens_per_day,
-            tokens_per_month: self.owner_tokens_per_month,
-            cost_per_month_micros: self.owner_cost_per_month_micros,
-        }
-    }
-}
-
-/// Everything the key cache needs, read in one consistent snapshot: keys (revoked ones left
-/// out), key allowlists and owner permissions, and the revision they correspond to.
-pub async fn cache_snapshot(
-    db: &Db,
-) -> Result<
-    (
-        i64,
-        Vec<CacheRow>,
-        Vec<(String, String)>,
-        Vec<(String, String)>,
-    ),
-    CoreError,
-> {
-    const REVISION: &str = "select value from change_counter where name = 'access'";
-    const KEYS: &str = "select k.api_key_id, k.public_id, k.user_id, u.username, k.name, k.format, \
-        k.secret_digest, k.previous_digest, k.previous_valid_until, k.enabled, k.expires_at, \
-        k.allowed_cidrs, u.enabled as owner_enabled, u.all_models as owner_all_models, \
-        k.requests_per_minute, k.tokens_per_minute, k.tokens_per_day, k.tokens_per_month, \
-        k.cost_per_month_micros, u.requests_per_minute as owner_requests_per_minute, \
-        u.tokens_per_minute as owner_tokens_per_minute, u.tokens_per_day as owner_tokens_per_day, \
-        u.tokens_per_month as owner_tokens_per_month, \
-        u.cost_per_month_micros as owner_cost_per_month_micros \
-        from api_key k join app_user u on u.user_id = k.user_id where k.revoked_at is null";
-    const KEY_MODELS: &str = "select m.api_key_id, m.model from api_key_model m \
-        join api_key k on k.api_key_id = m.api_key_id where k.revoked_at is null";
-    const USER_MODELS: &str = "select user_id, model from user_model";
-    let snapshot = on_pool!(db, |pool| async {
-        // One transaction: the revision read matches the rows read (repeatable on both backends
-        // for a read-only transaction of this size; a concurrent change bumps the revision and
-        // triggers another reload anyway).
-        let mut tx = pool.begin().await?;
-        let revision: i64 = sqlx::query_scalar(REVISION).fetch_one(&mut *tx).await?;
-        let keys: Vec<CacheRow> = sqlx::query_as(KEYS).fetch_all(&mut *tx).await?;
-        let key_models: Vec<(String, String)> =
-            sqlx::query_as(KEY_MODELS).fetch_all(&mut *tx).await?;
-        let user_models: Vec<(String, String)> =
-            sqlx::query_as(USER_MODELS).fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((revision, keys, key_models, user_models))
-    }
-    .await)?;
-    Ok(snapshot)
 }
 
 /// Replaces a user's model permissions and key-creation right together.

@@ -1,112 +1,44 @@
-//! The key check on the `/v1` hot path: an in-memory snapshot of every usable key and what its
-//! owner may do, so a request costs a hash lookup and a digest comparison, never a database
-//! round trip or a slow hash. The snapshot is rebuilt when the database's access revision moves
-//! (see migration 0002): at once on the instance that made a change, and within the poll
-//! interval on every other instance sharing the database.
+//! The key check on the `/v1` hot path: an in-memory index of every usable key and of its
+//! owner's permissions, so a request costs two hash lookups and a digest comparison, never a
+//! database round trip or a slow hash.
+//!
+//! The index follows the access change log (migration 0007): a change made here is applied at
+//! once by the code that made it ([`KeyCache::catch_up`]), and every other instance sharing the
+//! database applies it at its next poll, by loading just the keys and users the change names.
+//! Only an instance that has fallen further behind than the log keeps loads everything again.
+
+mod entry;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     net::IpAddr,
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{
+        Arc, Mutex, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use chrono::{DateTime, Utc};
-use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
-use super::format::{self, Presented};
+pub use entry::{KeyEntry, Owner};
+use entry::{Lookup, Names};
+
+use super::{
+    Principal,
+    format::{self, PUBLIC_ID_LEN, Presented},
+};
 use crate::server::{
-    CoreError, Db, db,
-    limits::{LimitHolder, Limits},
+    CoreError, Db,
+    db::{
+        self,
+        key_cache::{Change, Loaded},
+    },
 };
 
-/// One usable key and its owner's permissions, as of the snapshot.
-#[derive(Debug)]
-pub struct Entry {
-    pub api_key_id: String,
-    pub public_id: String,
-    pub user_id: String,
-    pub username: String,
-    pub name: String,
-    digest: [u8; 32],
-    previous: Option<([u8; 32], DateTime<Utc>)>,
-    enabled: bool,
-    expires_at: Option<DateTime<Utc>>,
-    cidrs: Vec<IpNet>,
-    /// The key's own allowlist; empty means every model its owner may use.
-    key_models: Vec<String>,
-    owner_enabled: bool,
-    /// `None`: the owner may use every model.
-    owner_models: Option<Arc<[String]>>,
-    key_limits: Limits,
-    owner_limits: Limits,
-}
-
-/// An authenticated `/v1` caller.
-#[derive(Debug, Clone)]
-pub struct Principal(pub Arc<Entry>);
-
-impl Principal {
-    /// A signed-in user calling `/v1` with an access token (where the deployment allows it):
-    /// the user's own model permissions, no key.
-    pub fn for_user(
-        user_id: String,
-        username: String,
-        models: Option<Vec<String>>,
-        limits: Limits,
-    ) -> Self {
-        Self(Arc::new(Entry {
-            api_key_id: String::new(),
-            public_id: String::new(),
-            user_id,
-            username,
-            name: String::new(),
-            digest: [0; 32],
-            previous: None,
-            enabled: true,
-            expires_at: None,
-            cidrs: Vec::new(),
-            key_models: Vec::new(),
-            owner_enabled: true,
-            owner_models: models.map(Into::into),
-            key_limits: Limits::default(),
-            owner_limits: limits,
-        }))
-    }
-
-    /// The limits that apply to this caller: the key's own and its owner's, where set.
-    pub fn limits(&self) -> impl Iterator<Item = (LimitHolder, &str, &Limits)> {
-        let e = &self.0;
-        [
-            (LimitHolder::Key, e.api_key_id.as_str(), &e.key_limits),
-            (LimitHolder::User, e.user_id.as_str(), &e.owner_limits),
-        ]
-        .into_iter()
-        .filter(|(_, id, l)| !id.is_empty() && !l.is_unlimited())
-    }
-
-    /// Whether a spending limit applies to this caller (its key's or its owner's).
-    pub fn has_cost_budget(&self) -> bool {
-        self.limits()
-            .any(|(_, _, l)| l.cost_per_month_micros.is_some())
-    }
-
-    /// The key used, if the caller used one.
-    pub fn api_key_id(&self) -> Option<&str> {
-        Some(self.0.api_key_id.as_str()).filter(|id| !id.is_empty())
-    }
-
-    /// Whether the key, within its owner's permissions, may use `model`.
-    pub fn may_use(&self, model: &str) -> bool {
-        let e = &self.0;
-        let owner_ok = e
-            .owner_models
-            .as_ref()
-            .is_none_or(|m| m.iter().any(|x| x == model));
-        let key_ok = e.key_models.is_empty() || e.key_models.iter().any(|x| x == model);
-        owner_ok && key_ok
-    }
-}
+/// Changes one catch-up applies; an instance further behind loads everything instead, and the
+/// log keeps this many (see [`KeyCache::prune_log`]).
+pub const CATCH_UP_LIMIT: i64 = 1000;
 
 /// Why a presented key was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,129 +51,232 @@ pub enum KeyRejection {
     AddressNotAllowed,
 }
 
-#[derive(Default)]
-struct Snapshot {
+#[derive(Debug, Default)]
+struct Index {
     revision: i64,
-    by_public_id: HashMap<String, Arc<Entry>>,
-    by_foreign_digest: HashMap<[u8; 32], Arc<Entry>>,
+    by_id: HashMap<Arc<str>, Arc<KeyEntry>>,
+    native: HashMap<[u8; PUBLIC_ID_LEN], Arc<KeyEntry>>,
+    foreign: HashMap<[u8; 32], Arc<KeyEntry>>,
+    owners: HashMap<Arc<str>, Arc<Owner>>,
+    names: Names,
+}
+
+impl Index {
+    fn remove_key(&mut self, id: &str) {
+        let Some(old) = self.by_id.remove(id) else {
+            return;
+        };
+        // Only if the slot is still this key's: an imported digest may be shared by mistake.
+        let mine = |e: &Arc<KeyEntry>| Arc::ptr_eq(e, &old);
+        match old.lookup {
+            Lookup::Native(public_id) => {
+                if self.native.get(&public_id).is_some_and(mine) {
+                    self.native.remove(&public_id);
+                }
+            }
+            Lookup::Foreign => {
+                if self.foreign.get(&old.digest).is_some_and(mine) {
+                    self.foreign.remove(&old.digest);
+                }
+            }
+        }
+    }
+
+    fn insert_key(&mut self, entry: KeyEntry) {
+        self.remove_key(&entry.id);
+        let entry = Arc::new(entry);
+        match entry.lookup {
+            Lookup::Native(public_id) => self.native.insert(public_id, entry.clone()),
+            Lookup::Foreign => self.foreign.insert(entry.digest, entry.clone()),
+        };
+        self.by_id.insert(entry.id.clone(), entry);
+    }
+
+    /// The owner's id as the index already holds it, so its keys share one copy.
+    fn owner_id(&self, user_id: &str) -> Arc<str> {
+        self.owners
+            .get_key_value(user_id)
+            .map_or_else(|| user_id.into(), |(k, _)| k.clone())
+    }
 }
 
 #[derive(Default)]
 pub struct KeyCache {
-    snapshot: RwLock<Arc<Snapshot>>,
+    index: RwLock<Index>,
+    /// One catch-up or load at a time: two applying overlapping changes could leave the older
+    /// rows in place last.
+    writer: tokio::sync::Mutex<()>,
     /// Last use per key, written to the database in batches by [`KeyCache::flush_uses`].
-    uses: Mutex<HashMap<String, DateTime<Utc>>>,
+    uses: Mutex<HashMap<Arc<str>, DateTime<Utc>>>,
+    full_loads: AtomicU64,
+}
+
+/// What the cache holds, for tests, logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub revision: i64,
+    pub keys: usize,
+    pub owners: usize,
+    /// Times every key was loaded: once at start, then only after falling behind the log.
+    pub full_loads: u64,
 }
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.current();
-        f.debug_struct("KeyCache")
-            .field("revision", &s.revision)
-            .field("keys", &s.by_public_id.len())
-            .finish()
+        f.debug_tuple("KeyCache").field(&self.stats()).finish()
     }
 }
 
 impl KeyCache {
-    fn current(&self) -> Arc<Snapshot> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The access revision the snapshot reflects.
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The access revision the index reflects.
     pub fn revision(&self) -> i64 {
-        self.current().revision
+        self.read().revision
     }
 
-    /// Rebuilds the snapshot from the database.
+    pub fn stats(&self) -> CacheStats {
+        let index = self.read();
+        CacheStats {
+            revision: index.revision,
+            keys: index.by_id.len(),
+            owners: index.owners.len(),
+            full_loads: self.full_loads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Loads every key from the database, replacing the index.
     pub async fn reload(&self, db: &Db) -> Result<(), CoreError> {
-        let (revision, rows, key_models, user_models) = db::keys::cache_snapshot(db).await?;
-        let mut by_key_models: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, model) in key_models {
-            by_key_models.entry(id).or_default().push(model);
-        }
-        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-        for (user, model) in user_models {
-            by_user.entry(user).or_default().push(model);
-        }
-        let by_user: HashMap<String, Arc<[String]>> =
-            by_user.into_iter().map(|(u, m)| (u, m.into())).collect();
-        let mut snapshot = Snapshot {
-            revision,
-            ..Snapshot::default()
-        };
-        for row in rows {
-            let Some(digest) = format::from_hex(&row.secret_digest) else {
-                tracing::error!(key = %row.public_id, "stored key digest is malformed; key ignored");
-                continue;
-            };
-            let previous = match (
-                row.previous_digest.as_deref().and_then(format::from_hex),
-                row.previous_valid_until,
-            ) {
-                (Some(d), Some(until)) => Some((d, until)),
-                _ => None,
-            };
-            let cidrs = match row
-                .allowed_cidrs
-                .as_deref()
-                .map(serde_json::from_str::<Vec<IpNet>>)
-            {
-                None => Vec::new(),
-                Some(Ok(c)) => c,
-                Some(Err(e)) => {
-                    // Refusing every address is the safe reading of an unreadable allowlist.
-                    tracing::error!(key = %row.public_id, error = %e, "stored address ranges are malformed");
-                    vec![]
+        let _one = self.writer.lock().await;
+        self.load_all(db).await
+    }
+
+    async fn load_all(&self, db: &Db) -> Result<(), CoreError> {
+        let mut index = Index::default();
+        let mut key_models: HashMap<String, Vec<String>> = HashMap::new();
+        let revision = db::key_cache::load_all(db, |loaded| match loaded {
+            Loaded::Owners(owners, owner_models, models) => {
+                let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+                for (user, model) in owner_models {
+                    by_user.entry(user).or_default().push(model);
                 }
-            };
-            let owner_models = (!row.owner_all_models).then(|| {
-                by_user
-                    .get(&row.user_id)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from(Vec::new()))
-            });
-            let foreign = row.format == "imported";
-            let (key_limits, owner_limits) = (row.key_limits(), row.owner_limits());
-            let entry = Arc::new(Entry {
-                key_models: by_key_models.remove(&row.api_key_id).unwrap_or_default(),
-                api_key_id: row.api_key_id,
-                public_id: row.public_id,
-                user_id: row.user_id,
-                username: row.username,
-                name: row.name,
-                digest,
-                previous,
-                enabled: row.enabled,
-                expires_at: row.expires_at,
-                cidrs,
-                owner_enabled: row.owner_enabled,
-                owner_models,
-                key_limits,
-                owner_limits,
-            });
-            if foreign {
-                snapshot.by_foreign_digest.insert(digest, entry.clone());
+                for row in owners {
+                    let models = by_user.remove(&row.user_id).map(|m| index.names.list(m));
+                    let owner = Owner::from_row(&row, models);
+                    index.owners.insert(owner.user_id.clone(), Arc::new(owner));
+                }
+                for (key, model) in models {
+                    key_models.entry(key).or_default().push(model);
+                }
             }
-            snapshot.by_public_id.insert(entry.public_id.clone(), entry);
-        }
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+            Loaded::Key(row) => {
+                let models = key_models
+                    .remove(&row.api_key_id)
+                    .map(|m| index.names.list(m))
+                    .unwrap_or_default();
+                let user_id = index.owner_id(&row.user_id);
+                if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
+                    index.insert_key(entry);
+                }
+            }
+        })
+        .await?;
+        index.revision = revision;
+        let old = std::mem::replace(&mut *self.write(), index);
+        // Freed after the lock is released: a hundred thousand entries take a while to drop.
+        drop(old);
+        self.full_loads.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Reloads when the database's access revision differs from the snapshot's.
-    pub async fn refresh_if_changed(&self, db: &Db) -> Result<bool, CoreError> {
-        if db::keys::access_revision(db).await? == self.revision() {
+    /// Applies the changes made since the index's revision (every instance's, this one's
+    /// included), or loads everything when the log no longer holds them all. Returns whether
+    /// anything changed.
+    pub async fn catch_up(&self, db: &Db) -> Result<bool, CoreError> {
+        let _one = self.writer.lock().await;
+        let from = self.revision();
+        let (current, changes) = db::key_cache::changes_since(db, from, CATCH_UP_LIMIT + 1).await?;
+        if current == from {
             return Ok(false);
         }
-        self.reload(db).await?;
+        if !continues(from, current, &changes) {
+            self.load_all(db).await?;
+            return Ok(true);
+        }
+        self.apply(db, &changes).await?;
         Ok(true)
+    }
+
+    async fn apply(&self, db: &Db, changes: &[Change]) -> Result<(), CoreError> {
+        let key_ids: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| c.api_key_id.as_deref())
+            .collect();
+        let key_ids: Vec<&str> = key_ids.into_iter().collect();
+        let rows = db::key_cache::keys(db, &key_ids).await?;
+        let found: Vec<&str> = rows.iter().map(|r| r.api_key_id.as_str()).collect();
+        let mut key_models: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, model) in db::key_cache::key_models(db, &found).await? {
+            key_models.entry(key).or_default().push(model);
+        }
+        // Owners the change names, and those of changed keys the index does not know yet.
+        let mut user_ids: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| c.user_id.as_deref())
+            .collect();
+        {
+            let index = self.read();
+            user_ids.extend(
+                rows.iter()
+                    .map(|r| r.user_id.as_str())
+                    .filter(|u| !index.owners.contains_key(*u)),
+            );
+        }
+        let user_ids: Vec<&str> = user_ids.into_iter().collect();
+        let owners = db::key_cache::owners(db, &user_ids).await?;
+        let mut owner_models: HashMap<String, Vec<String>> = HashMap::new();
+        for (user, model) in db::key_cache::owner_models(db, &user_ids).await? {
+            owner_models.entry(user).or_default().push(model);
+        }
+        let revision = changes.last().map_or(0, |c| c.revision);
+        let mut index = self.write();
+        for user in &user_ids {
+            index.owners.remove(*user);
+        }
+        for row in &owners {
+            let models = owner_models
+                .remove(&row.user_id)
+                .map(|m| index.names.list(m));
+            let owner = Owner::from_row(row, models);
+            index.owners.insert(owner.user_id.clone(), Arc::new(owner));
+        }
+        for id in &key_ids {
+            index.remove_key(id);
+        }
+        for row in rows {
+            let models = key_models
+                .remove(&row.api_key_id)
+                .map(|m| index.names.list(m))
+                .unwrap_or_default();
+            let user_id = index.owner_id(&row.user_id);
+            if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
+                index.insert_key(entry);
+            }
+        }
+        index.revision = revision;
+        Ok(())
+    }
+
+    /// Forgets log entries no instance that is keeping up still needs.
+    pub async fn prune_log(db: &Db) -> Result<u64, CoreError> {
+        let current = db::key_cache::access_revision(db).await?;
+        db::key_cache::prune_changes(db, current - CATCH_UP_LIMIT).await
     }
 
     /// Checks a presented key for a client at `addr`.
@@ -251,44 +286,56 @@ impl KeyCache {
         addr: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<Principal, KeyRejection> {
-        let snapshot = self.current();
-        let entry = match format::parse(raw) {
-            Presented::Native { public_id, digest } => {
-                let e = snapshot
-                    .by_public_id
-                    .get(&public_id)
-                    .ok_or(KeyRejection::Invalid)?;
-                let current: bool = e.digest.ct_eq(&digest).into();
-                let previous = e
-                    .previous
-                    .is_some_and(|(d, until)| bool::from(d.ct_eq(&digest)) && now < until);
-                if !(current || previous) {
-                    return Err(KeyRejection::Invalid);
+        let (key, owner) = {
+            let index = self.read();
+            let key = match format::parse(raw) {
+                Presented::Native { public_id, digest } => {
+                    let public_id: [u8; PUBLIC_ID_LEN] = public_id
+                        .as_bytes()
+                        .try_into()
+                        .map_err(|_| KeyRejection::Invalid)?;
+                    let e = index.native.get(&public_id).ok_or(KeyRejection::Invalid)?;
+                    let current: bool = e.digest.ct_eq(&digest).into();
+                    let previous = e
+                        .previous
+                        .as_deref()
+                        .is_some_and(|(d, until)| bool::from(d.ct_eq(&digest)) && now < *until);
+                    if !(current || previous) {
+                        return Err(KeyRejection::Invalid);
+                    }
+                    e.clone()
                 }
-                e.clone()
-            }
-            Presented::Foreign { digest } => snapshot
-                .by_foreign_digest
-                .get(&digest)
+                Presented::Foreign { digest } => index
+                    .foreign
+                    .get(&digest)
+                    .ok_or(KeyRejection::Invalid)?
+                    .clone(),
+            };
+            let owner = index
+                .owners
+                .get(&*key.user_id)
                 .ok_or(KeyRejection::Invalid)?
-                .clone(),
+                .clone();
+            (key, owner)
         };
-        if !entry.enabled || !entry.owner_enabled {
+        if !key.enabled || !owner.enabled {
             return Err(KeyRejection::Disabled);
         }
-        if entry.expires_at.is_some_and(|t| t <= now) {
+        if key.expires_at.is_some_and(|t| t <= now) {
             return Err(KeyRejection::Expired);
         }
-        if !entry.cidrs.is_empty()
-            && !addr.is_some_and(|a| entry.cidrs.iter().any(|n| n.contains(&a)))
+        if !key.cidrs.is_empty() && !addr.is_some_and(|a| key.cidrs.iter().any(|n| n.contains(&a)))
         {
             return Err(KeyRejection::AddressNotAllowed);
         }
         self.uses
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(entry.api_key_id.clone(), now);
-        Ok(Principal(entry))
+            .insert(key.id.clone(), now);
+        Ok(Principal {
+            key: Some(key),
+            owner,
+        })
     }
 
     /// Writes the recorded last-use times.
@@ -301,5 +348,49 @@ impl KeyCache {
             return Ok(());
         }
         db::keys::record_use(db, &uses).await
+    }
+}
+
+/// Whether `changes` (read after `from`, at most one more than the limit) are all the changes
+/// from `from` to `current`: the next revisions, none missing (pruned), the last one the
+/// counter's (not a database restored to an older state), and not more than one catch-up
+/// applies.
+fn continues(from: i64, current: i64, changes: &[Change]) -> bool {
+    changes.len() as i64 <= CATCH_UP_LIMIT
+        && changes.last().is_some_and(|c| c.revision == current)
+        && changes
+            .iter()
+            .zip(from + 1..)
+            .all(|(c, expected)| c.revision == expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(revision: i64) -> Change {
+        Change {
+            revision,
+            api_key_id: Some("k".into()),
+            user_id: None,
+        }
+    }
+
+    #[test]
+    fn only_an_unbroken_run_of_changes_up_to_the_counter_is_applied_alone() {
+        assert!(continues(4, 6, &[at(5), at(6)]));
+        // pruned past us, a hole, or changes the log no longer has
+        assert!(!continues(4, 7, &[at(6), at(7)]));
+        assert!(!continues(4, 7, &[at(5), at(7)]));
+        assert!(!continues(4, 6, &[]));
+        // a counter behind us: the database was restored from a backup
+        assert!(!continues(9, 6, &[]));
+        let many: Vec<_> = (1..=CATCH_UP_LIMIT + 1).map(at).collect();
+        assert!(!continues(0, CATCH_UP_LIMIT + 1, &many));
+        assert!(continues(
+            0,
+            CATCH_UP_LIMIT,
+            &many[..CATCH_UP_LIMIT as usize]
+        ));
     }
 }

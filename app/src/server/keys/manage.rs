@@ -374,7 +374,7 @@ fn managed() -> CoreError {
 /// Audits a change and brings this instance's key cache up to date at once.
 async fn changed(services: &Services, event: Event) -> Result<(), CoreError> {
     audit::record(&services.db, &event).await?;
-    services.keys.reload(&services.db).await
+    services.keys.catch_up(&services.db).await.map(drop)
 }
 
 async fn info(services: &Services, api_key_id: &str) -> Result<KeyInfo, CoreError> {

@@ -57,7 +57,7 @@ pub async fn set(
     if holder == LimitHolder::Key && crate::server::keys::manage::by_admin(caller, &owner) {
         db::keys::mark_managed(&services.db, id).await?;
     }
-    services.keys.reload(&services.db).await?;
+    services.keys.catch_up(&services.db).await?;
     view(services, holder, id).await
 }
 

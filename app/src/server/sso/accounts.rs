@@ -30,7 +30,7 @@ pub async fn approve(
     }
     let e = Event::new(admin.user().actor(), "user.approve").target("user", user_id);
     audit::record(db, &e).await?;
-    services.keys.reload(db).await?;
+    services.keys.catch_up(db).await?;
     db::users::find_by_id(db, user_id)
         .await?
         .ok_or(CoreError::NotFound("user"))?
@@ -78,5 +78,5 @@ pub async fn unlink(
     audit::record(&services.db, &e).await?;
     // The unlink moved the access revision (a trigger): provider tokens cached for this user
     // end here at once, elsewhere within the poll.
-    services.keys.reload(&services.db).await
+    services.keys.catch_up(&services.db).await.map(drop)
 }

@@ -187,7 +187,7 @@ async fn first_sign_in(
     }));
     e.success = true;
     audit::record(db, &e).await?;
-    services.keys.reload(db).await?;
+    services.keys.catch_up(db).await?;
     db::users::find_by_id(db, &user_id)
         .await?
         .ok_or_else(|| SsoError::Core(crate::server::CoreError::NotFound("user")))
@@ -314,7 +314,7 @@ async fn sync_claims(
     if !changed {
         return Ok(user);
     }
-    services.keys.reload(db).await?;
+    services.keys.catch_up(db).await?;
     Ok(db::users::find_by_id(db, &user.user_id)
         .await?
         .unwrap_or(user))
