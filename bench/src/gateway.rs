@@ -12,6 +12,8 @@ use std::{
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
+use crate::http;
+
 pub const CHAT_MODEL: &str = "bench-chat";
 pub const EMBED_MODEL: &str = "bench-embed";
 
@@ -110,20 +112,7 @@ impl Gateway {
 
     /// Resident memory now, and the most it has had, in bytes.
     pub fn memory(&self) -> anyhow::Result<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?))?;
-        let field = |name: &str| -> anyhow::Result<u64> {
-            let line = status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .with_context(|| format!("no {name} in /proc/PID/status"))?;
-            let kib: u64 = line
-                .split_whitespace()
-                .nth(1)
-                .context("malformed /proc/PID/status")?
-                .parse()?;
-            Ok(kib * 1024)
-        };
-        Ok((field("VmRSS:")?, field("VmHWM:")?))
+        memory(self.pid()?)
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {
@@ -149,24 +138,14 @@ impl Gateway {
     }
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("the gateway exited at start with {status}");
-            }
-            if http_status(self.addr, "/readyz", None).await == Some(200) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("the gateway was not ready within 30 s")
+        wait_ready(&mut self.child, self.addr).await
     }
 
     /// Keys made by the console reach the running gateway with its next revision poll.
     async fn wait_for_key(&self) -> anyhow::Result<()> {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if http_status(self.addr, "/v1/models", Some(&self.key)).await == Some(200) {
+            if http::status(self.addr, "/v1/models", Some(&self.key)).await == Some(200) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -175,7 +154,7 @@ impl Gateway {
     }
 }
 
-async fn run(command: &mut Command) -> anyhow::Result<String> {
+pub async fn run(command: &mut Command) -> anyhow::Result<String> {
     let out = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -194,26 +173,37 @@ pub fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// One GET, on a connection of its own.
-async fn http_status(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Option<u16> {
-    use http_body_util::{BodyExt, Empty};
-    let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .ok()?;
-    tokio::spawn(conn);
-    let mut req = hyper::Request::get(path).header(hyper::header::HOST, addr.to_string());
-    if let Some(b) = bearer {
-        req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {b}"));
+/// Resident memory of process `pid` now, and the most it has had, in bytes.
+pub fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .with_context(|| format!("no {name} in /proc/PID/status"))?;
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .context("malformed /proc/PID/status")?
+            .parse()?;
+        Ok(kib * 1024)
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Waits until a gateway just started answers `/readyz`.
+pub async fn wait_ready(child: &mut Child, addr: SocketAddr) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Some(status) = child.try_wait()? {
+            bail!("the gateway exited at start with {status}");
+        }
+        if http::status(addr, "/readyz", None).await == Some(200) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let res = sender
-        .send_request(req.body(Empty::<bytes::Bytes>::new()).ok()?)
-        .await
-        .ok()?;
-    let status = res.status().as_u16();
-    let _ = res.into_body().collect().await;
-    Some(status)
+    bail!("the gateway was not ready within 60 s")
 }
 
 /// The release binary next to this one (`cargo build --release` puts both in one directory).

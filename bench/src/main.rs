@@ -3,6 +3,8 @@
 //! gateway, alternating, and prints the difference. `scripts/bench.sh` builds and pins it.
 
 mod gateway;
+mod http;
+mod key_churn;
 mod mock;
 mod oha;
 mod report;
@@ -14,7 +16,22 @@ use std::{path::PathBuf, time::Duration};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Option<Scenario>,
+    #[command(flatten)]
+    load: Args,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Scenario {
+    /// The key cache at scale: key changes on two instances sharing PostgreSQL with 100,000 keys
+    Keys(key_churn::KeyArgs),
+}
+
+/// The load benchmark (no scenario named): the gateway against direct calls to the mock.
+#[derive(Debug, clap::Args)]
 pub struct Args {
     /// One short round (about 1 s a run): a check that everything works, in under a minute
     #[arg(long)]
@@ -58,21 +75,42 @@ pub struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
     // One thread: the benchmark shares its core with the mock and must not steal the gateway's.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(run::all(&args))?;
-    let text = report.markdown();
+    if let Some(Scenario::Keys(keys)) = &cli.scenario {
+        let report = runtime.block_on(key_churn::run(keys))?;
+        finish(
+            &report.markdown(),
+            &report,
+            keys.json.as_deref(),
+            keys.check && report.targets.iter().any(|t| !t.1),
+        )
+    } else {
+        let args = cli.load;
+        let report = runtime.block_on(run::all(&args))?;
+        let missed = args.check && report.targets.iter().any(|t| !t.met);
+        finish(&report.markdown(), &report, args.json.as_deref(), missed)
+    }
+}
+
+/// Prints the report, writes it as JSON where asked, and exits 3 when a checked target was missed.
+fn finish(
+    text: &str,
+    report: &impl serde::Serialize,
+    json: Option<&std::path::Path>,
+    missed: bool,
+) -> anyhow::Result<()> {
     #[allow(clippy::print_stdout)] // the report is what this program is for
     {
         println!("{text}");
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(report)?)?;
     }
-    if args.check && report.targets.iter().any(|t| !t.met) {
+    if missed {
         std::process::exit(3);
     }
     Ok(())

@@ -221,10 +221,11 @@ pub enum Loaded {
     Key(KeyRow),
 }
 
-/// Everything, for a full load, in one transaction; returns the revision it reflects (read
-/// first, so the rows are at least that new: a change in between is applied again by the next
-/// catch-up, which is harmless).
-pub async fn load_all(db: &Db, mut on: impl FnMut(Loaded) + Send) -> Result<i64, CoreError> {
+/// Everything, for a full load, in one transaction, sent to `to` as it is read (which waits
+/// when the receiver falls behind); returns the revision it reflects (read first, so the rows
+/// are at least that new: a change in between is applied again by the next catch-up, which is
+/// harmless). Stops early, without an error, if the receiver is gone.
+pub async fn load_all(db: &Db, to: &tokio::sync::mpsc::Sender<Loaded>) -> Result<i64, CoreError> {
     const REVISION: &str = "select value from change_counter where name = 'access'";
     const OWNERS: &str = concat!(
         "select ",
@@ -246,16 +247,19 @@ pub async fn load_all(db: &Db, mut on: impl FnMut(Loaded) + Send) -> Result<i64,
     let revision = on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
         let revision: i64 = sqlx::query_scalar(REVISION).fetch_one(&mut *tx).await?;
-        on(Loaded::Owners(
+        let owners = Loaded::Owners(
             sqlx::query_as(OWNERS).fetch_all(&mut *tx).await?,
             sqlx::query_as(OWNER_MODELS).fetch_all(&mut *tx).await?,
             sqlx::query_as(KEY_MODELS).fetch_all(&mut *tx).await?,
-        ));
-        let mut rows = sqlx::query_as::<_, KeyRow>(KEYS).fetch(&mut *tx);
-        while let Some(row) = rows.try_next().await? {
-            on(Loaded::Key(row));
+        );
+        if to.send(owners).await.is_ok() {
+            let mut rows = sqlx::query_as::<_, KeyRow>(KEYS).fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                if to.send(Loaded::Key(row)).await.is_err() {
+                    break;
+                }
+            }
         }
-        drop(rows);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(revision)
     }

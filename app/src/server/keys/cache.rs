@@ -8,6 +8,7 @@
 //! Only an instance that has fallen further behind than the log keeps loads everything again.
 
 mod entry;
+mod load_thread;
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -92,6 +93,41 @@ impl Index {
         self.by_id.insert(entry.id.clone(), entry);
     }
 
+    /// An index of everything a full load reads, in its order.
+    fn build(rows: impl IntoIterator<Item = Loaded>) -> Self {
+        let mut index = Self::default();
+        let mut key_models: HashMap<String, Vec<String>> = HashMap::new();
+        for loaded in rows {
+            match loaded {
+                Loaded::Owners(owners, owner_models, models) => {
+                    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+                    for (user, model) in owner_models {
+                        by_user.entry(user).or_default().push(model);
+                    }
+                    for row in owners {
+                        let models = by_user.remove(&row.user_id).map(|m| index.names.list(m));
+                        let owner = Owner::from_row(&row, models);
+                        index.owners.insert(owner.user_id.clone(), Arc::new(owner));
+                    }
+                    for (key, model) in models {
+                        key_models.entry(key).or_default().push(model);
+                    }
+                }
+                Loaded::Key(row) => {
+                    let models = key_models
+                        .remove(&row.api_key_id)
+                        .map(|m| index.names.list(m))
+                        .unwrap_or_default();
+                    let user_id = index.owner_id(&row.user_id);
+                    if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
+                        index.insert_key(entry);
+                    }
+                }
+            }
+        }
+        index
+    }
+
     /// The owner's id as the index already holds it, so its keys share one copy.
     fn owner_id(&self, user_id: &str) -> Arc<str> {
         self.owners
@@ -158,39 +194,23 @@ impl KeyCache {
     }
 
     async fn load_all(&self, db: &Db) -> Result<(), CoreError> {
-        let mut index = Index::default();
-        let mut key_models: HashMap<String, Vec<String>> = HashMap::new();
-        let revision = db::key_cache::load_all(db, |loaded| match loaded {
-            Loaded::Owners(owners, owner_models, models) => {
-                let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-                for (user, model) in owner_models {
-                    by_user.entry(user).or_default().push(model);
-                }
-                for row in owners {
-                    let models = by_user.remove(&row.user_id).map(|m| index.names.list(m));
-                    let owner = Owner::from_row(&row, models);
-                    index.owners.insert(owner.user_id.clone(), Arc::new(owner));
-                }
-                for (key, model) in models {
-                    key_models.entry(key).or_default().push(model);
-                }
-            }
-            Loaded::Key(row) => {
-                let models = key_models
-                    .remove(&row.api_key_id)
-                    .map(|m| index.names.list(m))
-                    .unwrap_or_default();
-                let user_id = index.owner_id(&row.user_id);
-                if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
-                    index.insert_key(entry);
-                }
-            }
-        })
-        .await?;
+        // Bounded, so rows in flight stay few and the index grows in the load thread's arena.
+        let (rows, mut received) = tokio::sync::mpsc::channel(1024);
+        let (built, index) = tokio::sync::oneshot::channel();
+        load_thread::run(move || {
+            let index = Index::build(std::iter::from_fn(|| received.blocking_recv()));
+            // The receiver is gone only if the load failed and nobody waits.
+            let _ = built.send(index);
+        });
+        let revision = db::key_cache::load_all(db, &rows).await;
+        drop(rows);
+        let revision = revision?;
+        let mut index = index
+            .await
+            .map_err(|_| CoreError::Internal("the key cache's load failed".into()))?;
         index.revision = revision;
         let old = std::mem::replace(&mut *self.write(), index);
-        // Freed after the lock is released: a hundred thousand entries take a while to drop.
-        drop(old);
+        load_thread::run(move || drop(old));
         self.full_loads.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
