@@ -18,13 +18,13 @@ use secrecy::SecretString;
 /// services, a plain key, a key with address ranges).
 async fn gateway(keys: i64) -> (TestDb, Services, String, String) {
     let db = TestDb::sqlite().await;
-    let services = Services::start(
-        db.db.clone(),
-        testing::secrets(),
-        GatewaySettings::default(),
-    )
-    .await
-    .expect("services");
+    let settings = GatewaySettings {
+        max_keys_per_user: keys,
+        ..GatewaySettings::default()
+    };
+    let services = Services::start(db.db.clone(), testing::secrets(), settings)
+        .await
+        .expect("services");
     let new = NewUser {
         username: "bench".into(),
         email: None,

@@ -160,7 +160,10 @@ pub async fn run(args: &KeyArgs) -> anyhow::Result<KeyReport> {
             Ok(c)
         };
         match full_loads(&a, &b, import).await {
-            Ok(rss) => report.rss_after_full_loads_mib = rss,
+            Ok(rss) => {
+                report.rss_after_full_loads_mib = rss;
+                report.judge();
+            }
             Err(e) => result = Err(e),
         }
     }
