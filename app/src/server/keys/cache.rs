@@ -5,7 +5,7 @@
 //! The index follows the access change log (migration 0007): a change made here is applied at
 //! once by the code that made it ([`KeyCache::catch_up`]), and every other instance sharing the
 //! database applies it at its next poll, by loading just the keys and users the change names.
-//! Only an instance that has fallen further behind than the log keeps loads everything again.
+//! Only an instance that has fallen further behind than the log reaches loads everything again.
 
 mod entry;
 mod load_thread;
