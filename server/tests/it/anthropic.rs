@@ -213,3 +213,61 @@ async fn errors_come_in_anthropics_shape() {
         "{text}"
     );
 }
+
+/// Claude Code 2.1's first request, as it sends it (../shared/CLIENTS.md): `?beta=true`, its
+/// beta headers, a system message inside `messages`, adaptive thinking, an effort, context
+/// management and cache control. It used to get 400 for `messages[1].role`.
+#[tokio::test]
+async fn claude_codes_first_request_is_answered() {
+    let up = MockUpstream::start("alpha").await;
+    let (app, key) = gateway(&[&up]).await;
+    let body = json!({
+        "model": "llama", "max_tokens": 32000, "stream": true,
+        "system": [{ "type": "text", "text": "You are Claude Code.", "cache_control": { "type": "ephemeral" } }],
+        "messages": [
+            { "role": "user", "content": [{ "type": "text", "text": "say hi" }] },
+            { "role": "system", "content": "Available agent types: general-purpose" }
+        ],
+        "tools": [{ "name": "Bash", "description": "Run a command", "input_schema": { "type": "object" }, "cache_control": { "type": "ephemeral" } }],
+        "metadata": { "user_id": "{\"device_id\":\"d\",\"session_id\":\"s\"}" },
+        "thinking": { "type": "adaptive" },
+        "output_config": { "effort": "medium" },
+        "context_management": { "edits": [{ "type": "clear_thinking_20251015", "keep": "all" }] }
+    });
+    let mut req = Request::post("/v1/messages?beta=true")
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,mid-conversation-system-2026-04-07,effort-2025-11-24",
+        )
+        .header("x-app", "cli")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let text = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
+        .into_owned();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("event: message_start"), "{text}");
+    assert!(text.contains("\"type\":\"text_delta\""), "{text}");
+    assert!(text.trim_end().ends_with("data: {\"type\":\"message_stop\"}"), "{text}");
+
+    let sent = &up.received()[0];
+    assert_eq!(
+        sent.body["messages"],
+        json!([
+            { "role": "system", "content": "You are Claude Code." },
+            { "role": "user", "content": "say hi" },
+            { "role": "system", "content": "Available agent types: general-purpose" }
+        ])
+    );
+    assert_eq!(sent.body["reasoning_effort"], "medium");
+    for dropped in ["thinking", "output_config", "context_management", "metadata"] {
+        assert!(sent.body.get(dropped).is_none(), "{dropped} reached the upstream");
+    }
+}

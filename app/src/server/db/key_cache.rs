@@ -142,7 +142,8 @@ pub async fn prune_changes(db: &Db, revision: i64) -> Result<u64, CoreError> {
         .map(|r| r.rows_affected()))?)
 }
 
-/// Rows of `select {columns} from {table} where {column} in (ids)`, a chunk at a time.
+/// Rows of `select` (which ends in a condition) narrowed to `column in (ids)`, a chunk of ids
+/// at a time.
 async fn rows_where_in<T>(
     db: &Db,
     select: &'static str,

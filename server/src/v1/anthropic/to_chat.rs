@@ -1,6 +1,8 @@
 //! An Anthropic Messages request as an OpenAI chat-completions request, for upstreams that
-//! speak only the latter (vLLM, llama.cpp, Ollama…). What has no counterpart is dropped
-//! (`top_k`, thinking blocks, cache control), never guessed at.
+//! speak only the latter (vLLM, llama.cpp, Ollama…). What has no counterpart and changes
+//! nothing the model is asked is dropped (`top_k`, thinking blocks, cache control, context
+//! management); what would change the request if dropped (Anthropic's server tools, their
+//! results, documents other than text) is refused, named, never guessed at.
 
 use serde_json::{Map, Value, json};
 
@@ -51,13 +53,26 @@ pub fn request(
     if let Some(stop) = req.get("stop_sequences") {
         out.insert("stop".into(), stop.clone());
     }
-    if let Some(user) = messages_request.pointer("/metadata/user_id") {
+    if let Some(user) = messages_request
+        .pointer("/metadata/user_id")
+        .filter(|u| u.is_string())
+    {
         out.insert("user".into(), user.clone());
+    }
+    if let Some(effort) = effort(req)? {
+        out.insert("reasoning_effort".into(), json!(effort));
     }
     if let Some(tools) = req.get("tools").and_then(Value::as_array) {
         let tools: Vec<Value> = tools
             .iter()
             .map(|t| {
+                // Anthropic's own tools (web search, code execution, bash, the text editor…)
+                // run on Anthropic's side or follow Anthropic's schema: nothing here runs them.
+                if let Some(kind) = t.get("type").and_then(Value::as_str).filter(|k| *k != "custom") {
+                    return Err(bad(format!(
+                        "the tool type `{kind}` is not available on this model: only tools with an `input_schema` are"
+                    )));
+                }
                 let name = t.get("name").and_then(Value::as_str).ok_or_else(|| bad("every tool needs a `name`"))?;
                 let mut function = json!({
                     "name": name,
@@ -85,6 +100,27 @@ pub fn request(
         out.insert("stream_options".into(), json!({ "include_usage": true }));
     }
     Ok(Value::Object(out))
+}
+
+/// The reasoning effort asked for, as chat completions' `reasoning_effort`: from
+/// `output_config.effort`, unless `thinking` is turned off. `thinking` alone (enabled with a
+/// budget, or adaptive) has no chat-completions counterpart and is dropped.
+fn effort(req: &Map<String, Value>) -> Result<Option<&'static str>, Untranslatable> {
+    if req.get("thinking").and_then(|t| t.get("type")) == Some(&json!("disabled")) {
+        return Ok(None);
+    }
+    match req.get("output_config").and_then(|c| c.get("effort")) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(e)) => match e.as_str() {
+            "low" => Ok(Some("low")),
+            "medium" => Ok(Some("medium")),
+            "high" | "max" => Ok(Some("high")),
+            other => Err(bad(format!(
+                "`output_config.effort` must be low, medium, high or max, not `{other}`"
+            ))),
+        },
+        Some(_) => Err(bad("`output_config.effort` must be a string")),
+    }
 }
 
 fn tool_choice(choice: &Value) -> Result<Value, Untranslatable> {
@@ -139,8 +175,15 @@ fn translate_turn(turn: &Value, i: usize, out: &mut Vec<Value>) -> Result<(), Un
             out.push(assistant_turn(&blocks, i)?);
             Ok(())
         }
+        // A system message inside the conversation (Claude Code's `mid-conversation-system`
+        // beta) stays where it is.
+        Some("system") => {
+            let text = text_of(content, &format!("messages[{i}].content"))?;
+            out.push(json!({ "role": "system", "content": text }));
+            Ok(())
+        }
         _ => Err(bad(format!(
-            "`messages[{i}].role` must be `user` or `assistant`"
+            "`messages[{i}].role` must be `user`, `assistant` or `system`"
         ))),
     }
 }
@@ -173,8 +216,8 @@ fn user_turn(blocks: &[Value], i: usize, out: &mut Vec<Value>) -> Result<(), Unt
                 }
                 out.push(json!({ "role": "tool", "tool_call_id": id, "content": text }));
             }
-            // Thinking, documents and other blocks have no chat-completions form.
-            _ => {}
+            Some("document") => parts.push(document(b, i)?),
+            other => skippable(other, i)?,
         }
     }
     if !parts.is_empty() {
@@ -185,6 +228,45 @@ fn user_turn(blocks: &[Value], i: usize, out: &mut Vec<Value>) -> Result<(), Unt
         out.push(json!({ "role": "user", "content": content }));
     }
     Ok(())
+}
+
+/// Blocks that may be left out without changing what the conversation says: the model's own
+/// earlier reasoning. Anything else (results of Anthropic's server tools, search results,
+/// uploads) would silently change the request, so it is refused, named.
+fn skippable(kind: Option<&str>, i: usize) -> Result<(), Untranslatable> {
+    match kind {
+        Some("thinking" | "redacted_thinking") => Ok(()),
+        Some(other) => Err(bad(format!(
+            "`messages[{i}]` holds a `{other}` block, which this model cannot take"
+        ))),
+        None => Err(bad(format!("a block in `messages[{i}]` has no `type`"))),
+    }
+}
+
+/// A plain-text document becomes text; others (PDFs, files, links) cannot be read here.
+fn document(b: &Value, i: usize) -> Result<Value, Untranslatable> {
+    let source = b.get("source");
+    let text = match source.and_then(|s| s.get("type")).and_then(Value::as_str) {
+        Some("text") => source
+            .and_then(|s| s.get("data"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        Some("content") => text_of(
+            source.and_then(|s| s.get("content")).unwrap_or(&Value::Null),
+            "document.source.content",
+        )?,
+        _ => {
+            return Err(bad(format!(
+                "a `document` in `messages[{i}]` is not plain text, which this model cannot read"
+            )));
+        }
+    };
+    let text = match b.get("title").and_then(Value::as_str) {
+        Some(title) => format!("{title}\n\n{text}"),
+        None => text,
+    };
+    Ok(json!({ "type": "text", "text": text }))
 }
 
 fn image(b: &Value, i: usize) -> Result<Value, Untranslatable> {
@@ -240,7 +322,7 @@ fn assistant_turn(blocks: &[Value], i: usize) -> Result<Value, Untranslatable> {
                     "function": { "name": name, "arguments": input.to_string() },
                 }));
             }
-            _ => {}
+            other => skippable(other, i)?,
         }
     }
     let mut m = json!({ "role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { json!(text) } });
@@ -326,14 +408,84 @@ mod tests {
         );
     }
 
+    /// The shape of Claude Code 2.1's first request (see ../shared/CLIENTS.md), trimmed.
+    #[test]
+    fn a_claude_code_request_translates_with_its_system_message_in_place() {
+        let claude_code = json!({
+            "model": "m", "max_tokens": 32000, "stream": true,
+            "system": [
+                { "type": "text", "text": "You are Claude Code.", "cache_control": { "type": "ephemeral" } },
+                { "type": "text", "text": "Be careful." }
+            ],
+            "messages": [
+                { "role": "user", "content": [{ "type": "text", "text": "say hi" }] },
+                { "role": "system", "content": "Available agent types: general-purpose" },
+                { "role": "assistant", "content": [
+                    { "type": "thinking", "thinking": "…", "signature": "x" },
+                    { "type": "text", "text": "hi" }
+                ]},
+                { "role": "user", "content": [
+                    { "type": "document", "title": "notes.txt", "source": { "type": "text", "media_type": "text/plain", "data": "line one" } }
+                ]}
+            ],
+            "tools": [{ "name": "Bash", "description": "Run a command", "input_schema": { "type": "object" }, "cache_control": { "type": "ephemeral" } }],
+            "metadata": { "user_id": "{\"device_id\":\"d\",\"session_id\":\"s\"}" },
+            "thinking": { "type": "adaptive" },
+            "output_config": { "effort": "high" },
+            "context_management": { "edits": [{ "type": "clear_thinking_20251015" }] }
+        });
+        let chat = request(&claude_code, "up", false).unwrap();
+        assert_eq!(
+            chat["messages"],
+            json!([
+                { "role": "system", "content": "You are Claude Code.\nBe careful." },
+                { "role": "user", "content": "say hi" },
+                { "role": "system", "content": "Available agent types: general-purpose" },
+                { "role": "assistant", "content": "hi" },
+                { "role": "user", "content": "notes.txt\n\nline one" }
+            ])
+        );
+        assert_eq!(chat["reasoning_effort"], "high");
+        assert_eq!(chat["user"], claude_code["metadata"]["user_id"]);
+        assert_eq!(
+            chat["tools"],
+            json!([{ "type": "function", "function": { "name": "Bash", "description": "Run a command", "parameters": { "type": "object" } } }])
+        );
+        for dropped in ["thinking", "output_config", "context_management", "metadata", "system"] {
+            assert!(chat.get(dropped).is_none(), "{dropped}");
+        }
+        let mut off = claude_code.clone();
+        off["thinking"] = json!({ "type": "disabled" });
+        assert!(request(&off, "up", false).unwrap().get("reasoning_effort").is_none());
+        let mut not_a_string = claude_code;
+        not_a_string["metadata"]["user_id"] = json!({ "id": 1 });
+        assert!(request(&not_a_string, "up", false).unwrap().get("user").is_none());
+    }
+
     #[test]
     fn what_cannot_be_translated_says_why() {
         let cases = [
             (json!({ "model": "m", "messages": [] }), "max_tokens"),
             (json!({ "model": "m", "max_tokens": 1 }), "messages"),
             (
-                json!({ "model": "m", "max_tokens": 1, "messages": [{ "role": "system", "content": "x" }] }),
+                json!({ "model": "m", "max_tokens": 1, "messages": [{ "role": "developer", "content": "x" }] }),
                 "role",
+            ),
+            (
+                json!({ "model": "m", "max_tokens": 1, "messages": [], "tools": [{ "type": "web_search_20250305", "name": "web_search" }] }),
+                "web_search_20250305",
+            ),
+            (
+                json!({ "model": "m", "max_tokens": 1, "messages": [{ "role": "assistant", "content": [{ "type": "server_tool_use", "id": "s", "name": "web_search", "input": {} }] }] }),
+                "server_tool_use",
+            ),
+            (
+                json!({ "model": "m", "max_tokens": 1, "messages": [{ "role": "user", "content": [{ "type": "document", "source": { "type": "base64", "media_type": "application/pdf", "data": "JVBERi0=" } }] }] }),
+                "document",
+            ),
+            (
+                json!({ "model": "m", "max_tokens": 1, "messages": [], "output_config": { "effort": "extreme" } }),
+                "effort",
             ),
             (
                 json!({ "model": "m", "max_tokens": 1, "messages": [{ "role": "user", "content": [{ "type": "tool_result" }] }] }),
