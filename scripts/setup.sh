@@ -58,6 +58,12 @@ if [ "$TEST" = true ]; then
     target/sdk-venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-sdk.txt
     cp tools/requirements-sdk.txt target/sdk-venv/requirements.txt
   fi
+  # Real coding agents the suite drives through the gateway; pinned, under tools/agents.
+  if ! cmp -s tools/agents/package-lock.json tools/agents/node_modules/.installed-lock.json; then
+    echo "==> npm ci (tools/agents: Claude Code)"
+    (cd tools/agents && npm ci --no-audit --no-fund --loglevel=error &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     echo "==> npm ci (end2end: Playwright)"
     (cd end2end && npm ci --no-audit --no-fund --loglevel=error)

@@ -250,12 +250,16 @@ async fn claude_codes_first_request_is_answered() {
     ));
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
-    let text = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.contains("event: message_start"), "{text}");
     assert!(text.contains("\"type\":\"text_delta\""), "{text}");
-    assert!(text.trim_end().ends_with("data: {\"type\":\"message_stop\"}"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("data: {\"type\":\"message_stop\"}"),
+        "{text}"
+    );
 
     let sent = &up.received()[0];
     assert_eq!(
@@ -267,7 +271,15 @@ async fn claude_codes_first_request_is_answered() {
         ])
     );
     assert_eq!(sent.body["reasoning_effort"], "medium");
-    for dropped in ["thinking", "output_config", "context_management", "metadata"] {
-        assert!(sent.body.get(dropped).is_none(), "{dropped} reached the upstream");
+    for dropped in [
+        "thinking",
+        "output_config",
+        "context_management",
+        "metadata",
+    ] {
+        assert!(
+            sent.body.get(dropped).is_none(),
+            "{dropped} reached the upstream"
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin;
+mod agents;
 mod anthropic;
 mod anthropic_native;
 mod anthropic_sdk;
@@ -19,6 +20,7 @@ mod key_cache;
 mod keys;
 mod limits;
 mod metrics;
+mod mock_agent;
 mod mock_anthropic;
 mod mock_github;
 mod mock_idp;

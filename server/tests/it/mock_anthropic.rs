@@ -36,6 +36,8 @@ struct Shared {
     fail: Arc<Mutex<Option<u16>>>,
     /// Streams end with an `overloaded_error` event after the first text.
     break_streams: Arc<std::sync::atomic::AtomicBool>,
+    /// Answers as a model driving a coding agent (see `mock_agent`).
+    agent: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct MockAnthropic {
@@ -54,6 +56,7 @@ impl MockAnthropic {
             received: Arc::default(),
             fail: Arc::default(),
             break_streams: Arc::default(),
+            agent: Arc::default(),
         };
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -82,6 +85,13 @@ impl MockAnthropic {
     pub fn break_streams(&self) {
         self.shared
             .break_streams
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Answers as a model driving a coding agent from now on: a tool call, then its output.
+    pub fn agent(&self) {
+        self.shared
+            .agent
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
@@ -149,6 +159,9 @@ async fn messages(
     let body = record(&s, &uri, &headers, &raw);
     if let Some(f) = failure(&s) {
         return f;
+    }
+    if s.agent.load(std::sync::atomic::Ordering::SeqCst) {
+        return crate::mock_agent::anthropic_answer(&body);
     }
     let model = body["model"].clone();
     let tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());

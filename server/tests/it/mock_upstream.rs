@@ -43,6 +43,8 @@ pub enum Behaviour {
     NoUsage,
     /// Streams one chunk, then an event that never ends (64 MiB without a blank line).
     Flood,
+    /// A model driving a coding agent: a tool call, then the tool's output (see `mock_agent`).
+    Agent,
 }
 
 #[derive(Clone)]
@@ -262,6 +264,9 @@ async fn answer(
             .into_response();
         }
         _ => {}
+    }
+    if behaviour == Behaviour::Agent {
+        return crate::mock_agent::answer(&body);
     }
     if behaviour == Behaviour::Cut {
         let chunk = json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": { "content": "x" } }] });

@@ -253,7 +253,9 @@ fn document(b: &Value, i: usize) -> Result<Value, Untranslatable> {
             .unwrap_or_default()
             .to_owned(),
         Some("content") => text_of(
-            source.and_then(|s| s.get("content")).unwrap_or(&Value::Null),
+            source
+                .and_then(|s| s.get("content"))
+                .unwrap_or(&Value::Null),
             "document.source.content",
         )?,
         _ => {
@@ -451,15 +453,31 @@ mod tests {
             chat["tools"],
             json!([{ "type": "function", "function": { "name": "Bash", "description": "Run a command", "parameters": { "type": "object" } } }])
         );
-        for dropped in ["thinking", "output_config", "context_management", "metadata", "system"] {
+        for dropped in [
+            "thinking",
+            "output_config",
+            "context_management",
+            "metadata",
+            "system",
+        ] {
             assert!(chat.get(dropped).is_none(), "{dropped}");
         }
         let mut off = claude_code.clone();
         off["thinking"] = json!({ "type": "disabled" });
-        assert!(request(&off, "up", false).unwrap().get("reasoning_effort").is_none());
+        assert!(
+            request(&off, "up", false)
+                .unwrap()
+                .get("reasoning_effort")
+                .is_none()
+        );
         let mut not_a_string = claude_code;
         not_a_string["metadata"]["user_id"] = json!({ "id": 1 });
-        assert!(request(&not_a_string, "up", false).unwrap().get("user").is_none());
+        assert!(
+            request(&not_a_string, "up", false)
+                .unwrap()
+                .get("user")
+                .is_none()
+        );
     }
 
     #[test]
