@@ -26,7 +26,8 @@ pub struct KeyArgs {
     /// Key changes to make, one after another
     #[arg(long, default_value_t = 100)]
     pub changes: usize,
-    /// The PostgreSQL database both instances share (emptied of nothing: use a throw-away one)
+    /// The PostgreSQL database both instances share; it is written to, so use a throw-away one
+    /// (`scripts/bench.sh keys` starts one)
     #[arg(long, env = "PORTCULLIS_TEST_POSTGRES_URL")]
     pub database_url: String,
     /// The `portcullis` binary [default: the one next to this benchmark]
