@@ -14,7 +14,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use super::{upstreams::Registry as Routing, usage::UsageRecorder};
+use super::{keys::KeyCache, upstreams::Registry as Routing, usage::UsageRecorder};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -81,6 +81,9 @@ pub struct Metrics {
     usage_dropped: Counter,
     target_up: Family<TargetLabels, Gauge>,
     target_in_flight: Family<TargetLabels, Gauge>,
+    keys_cached: Gauge,
+    access_revision: Gauge,
+    key_full_loads: Counter,
 }
 
 impl Default for Metrics {
@@ -99,6 +102,9 @@ impl Default for Metrics {
             usage_dropped: Counter::default(),
             target_up: Family::default(),
             target_in_flight: Family::default(),
+            keys_cached: Gauge::default(),
+            access_revision: Gauge::default(),
+            key_full_loads: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("requests", "/v1 requests answered", m.requests.clone());
@@ -157,13 +163,34 @@ impl Default for Metrics {
             "Requests in flight on a target on this instance",
             m.target_in_flight.clone(),
         );
+        registry.register(
+            "api_keys_cached",
+            "Usable API keys in this instance's key cache",
+            m.keys_cached.clone(),
+        );
+        registry.register(
+            "access_revision",
+            "The access change this instance's key cache has applied (equal across up-to-date replicas)",
+            m.access_revision.clone(),
+        );
+        registry.register(
+            "key_cache_full_loads",
+            "Times this instance loaded every key: once at start, then only after falling behind the change log",
+            m.key_full_loads.clone(),
+        );
         Self { registry, ..m }
     }
 }
 
 impl Metrics {
     /// The text exposition (OpenMetrics, which Prometheus reads), with the gauges read now.
-    pub fn render(&self, usage: &UsageRecorder, routing: &Routing) -> String {
+    pub fn render(&self, usage: &UsageRecorder, routing: &Routing, keys: &KeyCache) -> String {
+        let cache = keys.stats();
+        self.keys_cached
+            .set(i64::try_from(cache.keys).unwrap_or(i64::MAX));
+        self.access_revision.set(cache.revision);
+        self.key_full_loads
+            .inc_by(cache.full_loads.saturating_sub(self.key_full_loads.get()));
         self.usage_queue
             .set(i64::try_from(usage.queued()).unwrap_or(i64::MAX));
         let dropped = usage.dropped();

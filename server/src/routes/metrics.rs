@@ -40,7 +40,9 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .into_response();
         }
     }
-    let body = services.metrics.render(&services.usage, &services.registry);
+    let body = services
+        .metrics
+        .render(&services.usage, &services.registry, &services.keys);
     let mut res = body.into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));

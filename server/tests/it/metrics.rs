@@ -166,6 +166,20 @@ async fn metrics_count_traffic_errors_latency_tokens_refusals_and_target_health(
         Some(0.0)
     );
     assert!(value(&samples, "portcullis_usage_queue_depth", &[]).is_some());
+    // The key cache: the one key, the revision it applied, loaded whole only at start.
+    assert_eq!(
+        value(&samples, "portcullis_api_keys_cached", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&samples, "portcullis_access_revision", &[]),
+        Some(app.services.keys.revision() as f64)
+    );
+    assert!(app.services.keys.revision() > 0);
+    assert_eq!(
+        value(&samples, "portcullis_key_cache_full_loads_total", &[]),
+        Some(1.0)
+    );
     assert_eq!(
         value(
             &samples,
