@@ -212,8 +212,10 @@ pub async fn owner_models(db: &Db, ids: &[&str]) -> Result<Vec<(String, String)>
 }
 
 /// What a full load reads, in this order.
-// Each row passes through once, by value: boxing the large variant would allocate per key.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "each row passes through once, by value: boxing it would allocate per key"
+)]
 pub enum Loaded {
     /// Every owner of a usable key, their model permissions (user, model), and every usable
     /// key's allowlist (key, model).
