@@ -33,7 +33,7 @@ use crate::server::{
     CoreError, Db,
     db::{
         self,
-        key_cache::{Change, Loaded},
+        key_cache::{Change, KeyRow, Loaded, OwnerRow},
     },
 };
 
@@ -100,32 +100,35 @@ impl Index {
         for loaded in rows {
             match loaded {
                 Loaded::Owners(owners, owner_models, models) => {
-                    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-                    for (user, model) in owner_models {
-                        by_user.entry(user).or_default().push(model);
+                    let mut by_user = grouped(owner_models);
+                    for row in &owners {
+                        index.add_owner(row, by_user.remove(&row.user_id));
                     }
-                    for row in owners {
-                        let models = by_user.remove(&row.user_id).map(|m| index.names.list(m));
-                        let owner = Owner::from_row(&row, models);
-                        index.owners.insert(owner.user_id.clone(), Arc::new(owner));
-                    }
-                    for (key, model) in models {
-                        key_models.entry(key).or_default().push(model);
-                    }
+                    key_models = grouped(models);
                 }
                 Loaded::Key(row) => {
-                    let models = key_models
-                        .remove(&row.api_key_id)
-                        .map(|m| index.names.list(m))
-                        .unwrap_or_default();
-                    let user_id = index.owner_id(&row.user_id);
-                    if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
-                        index.insert_key(entry);
-                    }
+                    let models = key_models.remove(&row.api_key_id);
+                    index.add_key(row, models);
                 }
             }
         }
         index
+    }
+
+    /// An owner with its model permissions (`None`: no rows), replacing any entry it had.
+    fn add_owner(&mut self, row: &OwnerRow, models: Option<Vec<String>>) {
+        let models = models.map(|m| self.names.list(m));
+        let owner = Owner::from_row(row, models);
+        self.owners.insert(owner.user_id.clone(), Arc::new(owner));
+    }
+
+    /// A usable key with its allowlist (`None`: every model its owner may use).
+    fn add_key(&mut self, row: KeyRow, models: Option<Vec<String>>) {
+        let models = models.map(|m| self.names.list(m)).unwrap_or_default();
+        let user_id = self.owner_id(&row.user_id);
+        if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
+            self.insert_key(entry);
+        }
     }
 
     /// The owner's id as the index already holds it, so its keys share one copy.
@@ -241,10 +244,7 @@ impl KeyCache {
         let key_ids: Vec<&str> = key_ids.into_iter().collect();
         let rows = db::key_cache::keys(db, &key_ids).await?;
         let found: Vec<&str> = rows.iter().map(|r| r.api_key_id.as_str()).collect();
-        let mut key_models: HashMap<String, Vec<String>> = HashMap::new();
-        for (key, model) in db::key_cache::key_models(db, &found).await? {
-            key_models.entry(key).or_default().push(model);
-        }
+        let mut key_models = grouped(db::key_cache::key_models(db, &found).await?);
         // Owners the change names, and those of changed keys the index does not know yet.
         let mut user_ids: BTreeSet<&str> = changes
             .iter()
@@ -260,34 +260,21 @@ impl KeyCache {
         }
         let user_ids: Vec<&str> = user_ids.into_iter().collect();
         let owners = db::key_cache::owners(db, &user_ids).await?;
-        let mut owner_models: HashMap<String, Vec<String>> = HashMap::new();
-        for (user, model) in db::key_cache::owner_models(db, &user_ids).await? {
-            owner_models.entry(user).or_default().push(model);
-        }
+        let mut owner_models = grouped(db::key_cache::owner_models(db, &user_ids).await?);
         let revision = changes.last().map_or(0, |c| c.revision);
         let mut index = self.write();
         for user in &user_ids {
             index.owners.remove(*user);
         }
         for row in &owners {
-            let models = owner_models
-                .remove(&row.user_id)
-                .map(|m| index.names.list(m));
-            let owner = Owner::from_row(row, models);
-            index.owners.insert(owner.user_id.clone(), Arc::new(owner));
+            index.add_owner(row, owner_models.remove(&row.user_id));
         }
         for id in &key_ids {
             index.remove_key(id);
         }
         for row in rows {
-            let models = key_models
-                .remove(&row.api_key_id)
-                .map(|m| index.names.list(m))
-                .unwrap_or_default();
-            let user_id = index.owner_id(&row.user_id);
-            if let Some(entry) = KeyEntry::from_row(row, user_id, models) {
-                index.insert_key(entry);
-            }
+            let models = key_models.remove(&row.api_key_id);
+            index.add_key(row, models);
         }
         index.revision = revision;
         Ok(())
@@ -369,6 +356,15 @@ impl KeyCache {
         }
         db::keys::record_use(db, &uses).await
     }
+}
+
+/// (id, model) pairs as each id's list of models.
+fn grouped(pairs: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut by_id: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, model) in pairs {
+        by_id.entry(id).or_default().push(model);
+    }
+    by_id
 }
 
 /// Whether `changes` (read after `from`, at most one more than the limit) are all the changes
