@@ -60,7 +60,7 @@ if [ "$TEST" = true ]; then
   fi
   # Real coding agents the suite drives through the gateway; pinned, under tools/agents.
   if ! cmp -s tools/agents/package-lock.json tools/agents/node_modules/.installed-lock.json; then
-    echo "==> npm ci (tools/agents: Claude Code)"
+    echo "==> npm ci (tools/agents: Claude Code, Codex CLI)"
     (cd tools/agents && npm ci --no-audit --no-fund --loglevel=error &&
       cp package-lock.json node_modules/.installed-lock.json)
   fi

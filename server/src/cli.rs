@@ -333,6 +333,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub audit_retention: Option<Duration>,
 
+    /// Keep Responses API answers this long, so that `previous_response_id`,
+    /// `GET /v1/responses/{id}`, its `input_items` and `DELETE` work; each is visible only to the
+    /// user whose key made it. Unset, none are kept and those answer 400 [default: unset]
+    #[arg(long, env = "PORTCULLIS_STORE_RESPONSES", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub store_responses: Option<Duration>,
+
     /// How long ended sign-in sessions (signed out, revoked, expired) are kept [default: 30d]
     #[arg(long, env = "PORTCULLIS_SESSION_RETENTION", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub session_retention: Option<Duration>,

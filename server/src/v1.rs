@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod models;
 pub mod proxy;
 pub mod request;
+pub mod responses;
 pub mod usage_tap;
 
 #[cfg(test)]
@@ -47,7 +48,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/chat/completions", post(proxy::chat_completions))
         .route("/completions", post(proxy::completions))
         .route("/embeddings", post(proxy::embeddings))
+        .route("/responses", post(responses::create))
         .layer(DefaultBodyLimit::max(body_limit))
+        .route(
+            "/responses/{id}",
+            get(responses::stored::get).delete(responses::stored::delete),
+        )
+        .route(
+            "/responses/{id}/input_items",
+            get(responses::stored::input_items),
+        )
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
         .fallback(not_found)

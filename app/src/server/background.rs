@@ -87,6 +87,7 @@ async fn purge(services: Services) {
                 audit_entries = p.audit_entries,
                 sessions = p.sessions,
                 refresh_tokens = p.refresh_tokens,
+                responses = p.responses,
                 "deleted records past their retention"
             ),
             Err(e) => tracing::warn!(error = %e, "cannot delete old audit entries or sessions"),

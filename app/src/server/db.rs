@@ -11,6 +11,7 @@ pub mod key_cache;
 pub mod keys;
 pub mod limits;
 pub mod models;
+pub mod responses;
 pub mod routing;
 pub mod sessions;
 pub mod sso;

@@ -43,6 +43,9 @@ pub struct GatewaySettings {
     pub usage_retention: Option<std::time::Duration>,
     /// Audit log entries older than this are deleted. `None`: kept forever.
     pub audit_retention: Option<std::time::Duration>,
+    /// How long Responses API answers are kept for `previous_response_id` and
+    /// `/v1/responses/{id}`. `None` (the default): none are kept.
+    pub response_retention: Option<std::time::Duration>,
     /// Keys one user may have in use (not revoked) at once.
     pub max_keys_per_user: i64,
     /// Sign-in sessions that ended (signed out, revoked, expired) longer ago than this are
@@ -96,6 +99,7 @@ pub struct Services {
     pub default_max_tokens: i64,
     pub usage_retention: Option<std::time::Duration>,
     pub audit_retention: Option<std::time::Duration>,
+    pub response_retention: Option<std::time::Duration>,
     pub session_retention: std::time::Duration,
     pub max_keys_per_user: i64,
     pub metrics_token: Option<Arc<SecretString>>,
@@ -135,6 +139,7 @@ impl Services {
             default_max_tokens: settings.default_max_tokens,
             usage_retention: settings.usage_retention,
             audit_retention: settings.audit_retention,
+            response_retention: settings.response_retention,
             session_retention: settings.session_retention,
             max_keys_per_user: settings.max_keys_per_user,
             metrics_token: settings.metrics_token.map(Arc::new),
@@ -172,6 +177,7 @@ impl Default for GatewaySettings {
             default_max_tokens: DEFAULT_MAX_TOKENS,
             usage_retention: Some(DEFAULT_USAGE_RETENTION),
             audit_retention: Some(DEFAULT_AUDIT_RETENTION),
+            response_retention: None,
             session_retention: DEFAULT_SESSION_RETENTION,
             max_keys_per_user: DEFAULT_MAX_KEYS_PER_USER,
             metrics_token: None,

@@ -16,6 +16,8 @@ pub enum Endpoint {
     Embeddings = 3,
     /// Anthropic's Messages API, whatever the upstream spoke.
     Messages = 4,
+    /// OpenAI's Responses API, whatever the upstream spoke.
+    Responses = 5,
 }
 
 impl Endpoint {
@@ -26,6 +28,7 @@ impl Endpoint {
             Self::Completions => "completions",
             Self::Embeddings => "embeddings",
             Self::Messages => "messages",
+            Self::Responses => "responses",
         }
     }
 
@@ -36,6 +39,7 @@ impl Endpoint {
             2 => Self::Completions,
             3 => Self::Embeddings,
             4 => Self::Messages,
+            5 => Self::Responses,
             _ => return None,
         })
     }

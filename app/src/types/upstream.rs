@@ -20,6 +20,9 @@ pub enum UpstreamApi {
     /// OpenAI's chat completions, completions, embeddings and models (vLLM, llama.cpp, Ollama…).
     #[default]
     Openai,
+    /// The same, and the Responses API as well (OpenAI, vLLM): Responses requests pass through
+    /// instead of being translated to chat completions.
+    OpenaiResponses,
     /// Anthropic's Messages API.
     Anthropic,
 }
@@ -28,17 +31,23 @@ impl UpstreamApi {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Openai => "openai",
+            Self::OpenaiResponses => "openai_responses",
             Self::Anthropic => "anthropic",
         }
     }
 
     /// As stored; anything unknown reads as the default.
     pub fn parse(s: &str) -> Self {
-        if s == "anthropic" {
-            Self::Anthropic
-        } else {
-            Self::Openai
+        match s {
+            "anthropic" => Self::Anthropic,
+            "openai_responses" => Self::OpenaiResponses,
+            _ => Self::Openai,
         }
+    }
+
+    /// Whether it speaks OpenAI's chat completions (with or without the Responses API).
+    pub fn is_openai(self) -> bool {
+        self != Self::Anthropic
     }
 }
 

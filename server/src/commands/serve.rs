@@ -81,6 +81,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
             Some(d) if d.is_zero() => None,
             Some(d) => Some(d),
         },
+        response_retention: args.store_responses.filter(|d| !d.is_zero()),
         session_retention: args.session_retention.unwrap_or(DEFAULT_SESSION_RETENTION),
         max_keys_per_user: args.max_keys_per_user,
         metrics_token: args.metrics_token.clone(),

@@ -26,10 +26,12 @@ pub fn estimate(request: &ProxyRequest, endpoint: Endpoint, default_max_tokens: 
     let answer = match endpoint {
         Endpoint::Embeddings => 0,
         _ => {
-            let max = request
-                .max_tokens
-                .filter(|n| *n > 0)
-                .unwrap_or(default_max_tokens);
+            // Each API's own field: the one its upstream will obey.
+            let asked = match endpoint {
+                Endpoint::Responses => request.max_output_tokens,
+                _ => request.max_tokens,
+            };
+            let max = asked.filter(|n| *n > 0).unwrap_or(default_max_tokens);
             let n = request.n.unwrap_or(1).clamp(1, 128);
             max.saturating_mul(n)
         }

@@ -1,5 +1,5 @@
-//! Forwarding `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and `/v1/messages`
-//! to the model's upstreams. To an upstream of the request's own API the body goes out as the
+//! Forwarding `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages` and
+//! `/v1/responses` to the model's upstreams. To an upstream of the request's own API the body goes out as the
 //! client sent it, with only `model` rewritten to the upstream's name for it, so fields
 //! Portcullis does not know pass through untouched; the answer comes back the same way,
 //! streamed chunk by chunk as the upstream sends it. Between the two APIs, both are translated
@@ -36,6 +36,7 @@ use super::{
     exchange::{Exchange, Translated},
     limits,
     request::ProxyRequest,
+    responses::{self, Keeper, Turn},
     usage_tap,
 };
 use crate::AppState;
@@ -105,9 +106,21 @@ pub(crate) async fn routed(
     body: super::body::Body,
     passed: Passed,
 ) -> Response {
+    routed_turn(state, who, kind, body, passed, None).await
+}
+
+/// [`routed`], for a Responses request with the turn the gateway may keep.
+pub(crate) async fn routed_turn(
+    state: AppState,
+    who: Principal,
+    kind: Endpoint,
+    body: super::body::Body,
+    passed: Passed,
+    turn: Option<Turn>,
+) -> Response {
     let work = async move {
         let mut label = None;
-        let res = forward(&state, &who, kind, body, &passed, &mut label).await;
+        let res = forward(&state, &who, kind, body, &passed, turn.as_ref(), &mut label).await;
         labelled(res, label)
     };
     // The request's span goes along, so what the task logs is still the request's.
@@ -158,6 +171,7 @@ async fn forward(
     kind: Endpoint,
     body: super::body::Body,
     passed: &Passed,
+    turn: Option<&Turn>,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
@@ -188,6 +202,7 @@ async fn forward(
         targets.iter().map(|(e, _)| *e),
         services.default_max_tokens,
         &state.translations,
+        turn,
     )
     .await?;
     let prices = routed.prices;
@@ -221,14 +236,14 @@ async fn forward(
         last_target = Some(target.target_id.clone());
         let upstream = &target.upstream;
         let payload = match exchange {
-            // Only OpenAI-compatible servers need asking for a stream's usage.
+            // Only chat and completion streams need asking for their usage.
             Exchange::Direct => request.for_upstream(
                 &target.upstream_model,
-                streamed && upstream.api == UpstreamApi::Openai,
+                streamed && upstream.api.is_openai() && kind != Endpoint::Responses,
             ),
             // Prepared above for every exchange that translates.
             _ => translated
-                .for_model(&target.upstream_model)
+                .for_model(exchange, &target.upstream_model)
                 .unwrap_or_default(),
         };
         let mut req = upstream
@@ -291,7 +306,13 @@ async fn forward(
                 accounting,
                 ev,
                 started,
-                exchange.relay(kind, client_wants_usage, &model),
+                exchange.relay(
+                    kind,
+                    client_wants_usage,
+                    &model,
+                    &translated,
+                    Keeper::new(services, who, &model, turn),
+                ),
                 in_flight,
             ))
         } else {
@@ -317,9 +338,10 @@ async fn forward(
             };
             upstream_time = sent_at.elapsed();
             drop(in_flight);
-            let tokens = match upstream.api {
-                UpstreamApi::Openai => usage_tap::usage_in_answer(&bytes),
-                UpstreamApi::Anthropic => super::anthropic::usage::in_answer(&bytes),
+            let tokens = match (exchange, kind, upstream.api) {
+                (Exchange::Direct, Endpoint::Responses, _) => responses::usage::in_answer(&bytes),
+                (_, _, UpstreamApi::Anthropic) => super::anthropic::usage::in_answer(&bytes),
+                _ => usage_tap::usage_in_answer(&bytes),
             };
             let used = match tokens {
                 Some(t) => Used::Reported(t),
@@ -335,7 +357,14 @@ async fn forward(
             if exchange != Exchange::Direct {
                 content_type = Some(HeaderValue::from_static("application/json"));
             }
-            Body::from(exchange.answer(status, bytes, &model)?)
+            let answer = exchange.answer(status, bytes, &model, &translated)?;
+            if status.is_success()
+                && let Some(keeper) = Keeper::new(services, who, &model, turn)
+                && let Ok(response) = serde_json::from_slice(&answer)
+            {
+                keeper.keep(response);
+            }
+            Body::from(answer)
         };
         let mut res = Response::new(body);
         *res.status_mut() =

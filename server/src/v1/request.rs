@@ -20,6 +20,8 @@ pub struct ProxyRequest {
     stream_options: Option<(Range<usize>, Value)>,
     /// `max_completion_tokens`, else `max_tokens`.
     pub max_tokens: Option<i64>,
+    /// The Responses API's own limit, the only one it reads.
+    pub max_output_tokens: Option<i64>,
     pub n: Option<i64>,
 }
 
@@ -38,18 +40,20 @@ struct Fields<'a> {
     stream_options: Option<&'a RawValue>,
     max_tokens: Option<&'a RawValue>,
     max_completion_tokens: Option<&'a RawValue>,
+    max_output_tokens: Option<&'a RawValue>,
     n: Option<&'a RawValue>,
     /// A key that is not one of these but that a case-insensitive reader takes for one.
     look_alike: Option<Rejection>,
 }
 
 /// The top-level fields Portcullis decides on, as [`Fields`] holds them.
-const READ: [&str; 6] = [
+const READ: [&str; 7] = [
     "model",
     "stream",
     "stream_options",
     "max_tokens",
     "max_completion_tokens",
+    "max_output_tokens",
     "n",
 ];
 
@@ -79,6 +83,8 @@ impl ProxyRequest {
             "an integer",
         )?
         .or(typed::<i64>(fields.max_tokens, "max_tokens", "an integer")?);
+        let max_output_tokens =
+            typed::<i64>(fields.max_output_tokens, "max_output_tokens", "an integer")?;
         let n = typed::<i64>(fields.n, "n", "an integer")?;
         Ok(Self {
             model,
@@ -87,6 +93,7 @@ impl ProxyRequest {
             client_wants_usage,
             stream_options,
             max_tokens,
+            max_output_tokens,
             n,
             body,
         })
@@ -264,6 +271,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
                 "stream_options" => &mut fields.stream_options,
                 "max_tokens" => &mut fields.max_tokens,
                 "max_completion_tokens" => &mut fields.max_completion_tokens,
+                "max_output_tokens" => &mut fields.max_output_tokens,
                 "n" => &mut fields.n,
                 other => {
                     if let Some(field) = READ.iter().find(|f| folds_to(other, f)) {
@@ -383,6 +391,10 @@ mod tests {
                 "max_completion_tokens",
             ),
             (r#"{"model":"m","n":"2"}"#, "n"),
+            (
+                r#"{"model":"m","max_output_tokens":"9"}"#,
+                "max_output_tokens",
+            ),
             (r#"{"model":"m","stream_options":true}"#, "stream_options"),
             (
                 r#"{"model":"m","stream_options":{"include_usage":"false"}}"#,

@@ -30,7 +30,7 @@ pub use self::relay::Relay;
 use super::accounting::{Accounting, Used};
 
 mod delivered;
-mod relay;
+pub mod relay;
 
 pub type UpstreamEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<ReadError>>> + Send>>;

@@ -13,6 +13,15 @@ use serde_json::{Value, json};
 pub const COMMAND: &str = "echo portcullis-tool-ok";
 pub const OUTPUT: &str = "portcullis-tool-ok";
 
+/// The arguments that run [`COMMAND`] through the shell tool `tool`, in the shape each agent's
+/// tool takes (Codex's `exec_command` takes `cmd`, Claude Code's `Bash` takes `command`).
+pub fn arguments_for(tool: &str) -> Value {
+    match tool {
+        "exec_command" => json!({ "cmd": COMMAND }),
+        _ => json!({ "command": COMMAND, "description": "Print a marker" }),
+    }
+}
+
 /// The tool the agent offers for shell commands, by the names the agents use.
 fn shell_tool(tools: &[Value]) -> Option<&str> {
     tools
@@ -31,7 +40,7 @@ pub fn answer(body: &Value) -> Response {
     let tools = body["tools"].as_array().cloned().unwrap_or_default();
     let (delta, finish) = match (result, shell_tool(&tools)) {
         (None, Some(tool)) => {
-            let arguments = json!({ "command": COMMAND, "description": "Print a marker" });
+            let arguments = arguments_for(tool);
             (
                 json!({ "role": "assistant", "tool_calls": [{ "index": 0, "id": "call_agent_1", "type": "function",
                         "function": { "name": tool, "arguments": arguments.to_string() } }] }),

@@ -80,6 +80,7 @@ impl MockUpstream {
             .route("/v1/chat/completions", post(answer))
             .route("/v1/completions", post(answer))
             .route("/v1/embeddings", post(answer))
+            .route("/v1/responses", post(answer))
             .route("/v1/models", axum::routing::get(list_models))
             // vLLM's tokenizer sits at the server's root, beside `/v1`.
             .route("/tokenize", post(tokenize))
@@ -264,6 +265,9 @@ async fn answer(
             .into_response();
         }
         _ => {}
+    }
+    if uri.path() == "/v1/responses" {
+        return crate::mock_responses::answer(&body, s.name, behaviour == Behaviour::Agent);
     }
     if behaviour == Behaviour::Agent {
         return crate::mock_agent::answer(&body);

@@ -19,6 +19,7 @@ fn ApiSelect(id: &'static str, api: RwSignal<UpstreamApi>) -> impl IntoView {
             prop:value=move || api.get().as_str()
             on:change=move |ev| api.set(UpstreamApi::parse(&event_target_value(&ev)))>
             <option value="openai">"OpenAI-compatible (vLLM, llama.cpp, Ollama, OpenAI…)"</option>
+            <option value="openai_responses">"OpenAI-compatible with the Responses API (OpenAI, vLLM)"</option>
             <option value="anthropic">"Anthropic Messages"</option>
         </select>
     }

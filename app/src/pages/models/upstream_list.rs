@@ -108,7 +108,11 @@ pub fn UpstreamList(
                                             {(u.source == Source::Config).then(|| view! { <br /><span class="hint">"from the configuration file"</span> })}
                                         </th>
                                         <td><code>{u.base_url.clone()}</code>
-                                            {(u.api == UpstreamApi::Anthropic).then(|| view! { <br /><span class="hint">"Anthropic Messages API"</span> })}
+                                            {match u.api {
+                                                UpstreamApi::Anthropic => Some(view! { <br /><span class="hint">"Anthropic Messages API"</span> }),
+                                                UpstreamApi::OpenaiResponses => Some(view! { <br /><span class="hint">"with the Responses API"</span> }),
+                                                UpstreamApi::Openai => None,
+                                            }}
                                         </td>
                                         <td>{if u.has_credential { "Set (hidden)" } else { "None" }}</td>
                                         <td>{if !discovers {

@@ -29,7 +29,8 @@ pub struct UpstreamRow {
 
 pub async fn enabled_upstreams(db: &Db) -> Result<Vec<UpstreamRow>, CoreError> {
     const SQL: &str = concat!(
-        "select upstream_id, name, base_url, api, credential_sealed, extra_headers, ",
+        "select upstream_id, name, base_url, ",
+        "case when responses_api then 'openai_responses' else api end as api, credential_sealed, extra_headers, ",
         "connect_timeout_ms, idle_timeout_ms, discover_models from upstream where enabled"
     );
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)

@@ -44,8 +44,8 @@ impl UpstreamAdminRow {
 macro_rules! select_upstreams {
     ($rest:literal) => {
         concat!(
-            "select upstream_id, name, base_url, api, credential_sealed, extra_headers, \
-             connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, created_at, \
+            "select upstream_id, name, base_url, case when responses_api then 'openai_responses' else api end as api, \
+             credential_sealed, extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, created_at, \
              updated_at, discovered_at, discovery_error from upstream ",
             $rest
         )
@@ -93,8 +93,9 @@ pub struct UpstreamWrite<'a> {
 pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
         extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, api, \
-        source, created_at, updated_at) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 'admin', $10, $10)";
+        responses_api, source, created_at, updated_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $11 = 'openai_responses' then 'openai' else $11 end, \
+        $11 = 'openai_responses', 'admin', $10, $10)";
     on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)
@@ -118,7 +119,9 @@ pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
 pub async fn update(db: &Db, u: &UpstreamWrite<'_>) -> Result<bool, CoreError> {
     const SQL: &str = "update upstream set name = $2, base_url = $3, credential_sealed = $4, \
         extra_headers = $5, connect_timeout_ms = $6, idle_timeout_ms = $7, discover_models = $8, \
-        enabled = $9, updated_at = $10, api = $11 where upstream_id = $1 and source = 'admin'";
+        enabled = $9, updated_at = $10, \
+        api = case when $11 = 'openai_responses' then 'openai' else $11 end, \
+        responses_api = ($11 = 'openai_responses') where upstream_id = $1 and source = 'admin'";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)

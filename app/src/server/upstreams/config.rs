@@ -168,10 +168,13 @@ pub async fn apply(
     const DELETE_MODEL: &str = "delete from model where model_id = $1";
     const DELETE_UPSTREAM: &str = "delete from upstream where upstream_id = $1";
     const UPSTREAM: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
-        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, api, enabled, \
-        source, created_at, updated_at) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $10, true, 'config', $9, $9) \
+        extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, api, responses_api, \
+        enabled, source, created_at, updated_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, \
+        case when $10 = 'openai_responses' then 'openai' else $10 end, $10 = 'openai_responses', \
+        true, 'config', $9, $9) \
         on conflict (upstream_id) do update set base_url = excluded.base_url, api = excluded.api, \
+        responses_api = excluded.responses_api, \
         credential_sealed = excluded.credential_sealed, extra_headers = excluded.extra_headers, \
         connect_timeout_ms = excluded.connect_timeout_ms, \
         idle_timeout_ms = excluded.idle_timeout_ms, discover_models = excluded.discover_models, \

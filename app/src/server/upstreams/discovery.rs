@@ -38,7 +38,7 @@ pub async fn probe(upstream: &Upstream) -> ConnectionTest {
     let started = Instant::now();
     // Anthropic pages its list, 20 models by default.
     let path = match upstream.api {
-        UpstreamApi::Openai => "models",
+        UpstreamApi::Openai | UpstreamApi::OpenaiResponses => "models",
         UpstreamApi::Anthropic => "models?limit=1000",
     };
     let result = upstream

@@ -18,8 +18,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The paths called on every upstream, whose URLs are worth parsing once.
-const PROXIED_PATHS: [&str; 6] = [
+const PROXIED_PATHS: [&str; 7] = [
     "chat/completions",
+    "responses",
     "completions",
     "embeddings",
     "models",
@@ -86,7 +87,7 @@ impl Upstream {
         if let Some(credential) = &s.credential {
             // Anthropic takes its key as `x-api-key`; everyone else as a bearer token.
             let (name, value) = match s.api {
-                UpstreamApi::Openai => (
+                UpstreamApi::Openai | UpstreamApi::OpenaiResponses => (
                     header::AUTHORIZATION,
                     format!("Bearer {}", credential.expose_secret()),
                 ),

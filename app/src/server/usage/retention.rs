@@ -56,10 +56,11 @@ pub struct Purged {
     pub audit_entries: u64,
     pub sessions: u64,
     pub refresh_tokens: u64,
+    pub responses: u64,
 }
 
-/// Deletes audit entries past their retention, sessions that ended longer ago than theirs, and
-/// refresh tokens a day past their expiry.
+/// Deletes audit entries past their retention, sessions that ended longer ago than theirs,
+/// refresh tokens a day past their expiry, and stored responses past theirs.
 pub async fn purge_records(services: &Services, now: DateTime<Utc>) -> Result<Purged, CoreError> {
     let db = &services.db;
     let audit_entries = match services.audit_retention {
@@ -73,9 +74,12 @@ pub async fn purge_records(services: &Services, now: DateTime<Utc>) -> Result<Pu
     let sessions = in_batches(|| db::sessions::delete_ended(db, ended, BATCH)).await?;
     let spent = now - SPENT_TOKEN_GRACE;
     let refresh_tokens = in_batches(|| db::sessions::delete_spent_tokens(db, spent, BATCH)).await?;
+    // Expired ones are never read; deleted even after storage was turned off.
+    let responses = in_batches(|| db::responses::delete_expired(db, now, BATCH)).await?;
     Ok(Purged {
         audit_entries,
         sessions,
         refresh_tokens,
+        responses,
     })
 }

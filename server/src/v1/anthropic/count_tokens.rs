@@ -73,7 +73,7 @@ async fn counted(
                 .request(reqwest::Method::POST, "messages/count_tokens")
                 .headers(passed.headers().clone())
                 .body(request.for_upstream(&target.upstream_model, false)),
-            UpstreamApi::Openai => {
+            UpstreamApi::Openai | UpstreamApi::OpenaiResponses => {
                 if tokenize.is_none() {
                     tokenize = Some(tokenize_body(&request)?);
                 }
@@ -105,7 +105,7 @@ async fn counted(
             continue;
         }
         // A server without `/tokenize`; another target may have one.
-        if upstream.api == UpstreamApi::Openai && matches!(status.as_u16(), 404 | 405) {
+        if upstream.api.is_openai() && matches!(status.as_u16(), 404 | 405) {
             continue;
         }
         // Anthropic's answer as it came; a tokenizer's refusal with its own words, which the

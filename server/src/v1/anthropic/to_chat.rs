@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untranslatable(pub String);
 
-pub(super) fn bad(msg: impl Into<String>) -> Untranslatable {
+pub(crate) fn bad(msg: impl Into<String>) -> Untranslatable {
     Untranslatable(msg.into())
 }
 

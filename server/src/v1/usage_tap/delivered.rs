@@ -105,6 +105,22 @@ impl Counted {
             self.add([b.delta.text, b.delta.thinking, b.delta.partial_json]);
         }
     }
+
+    /// Notes the answer text in a Responses event (the `delta` of text, reasoning and
+    /// function-call argument events).
+    pub fn responses_event(&mut self, name: &str, data: &str) {
+        #[derive(Deserialize)]
+        struct Delta<'a> {
+            #[serde(borrow)]
+            delta: Option<&'a RawValue>,
+        }
+        if !name.ends_with(".delta") {
+            return;
+        }
+        if let Ok(d) = serde_json::from_str::<Delta<'_>>(data) {
+            self.add([d.delta]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -132,5 +148,11 @@ mod tests {
         c.anthropic_event("ping", r#"{"type":"ping"}"#);
         c.openai_chunk("not json");
         assert_eq!(c.delivered, 14);
+        c.responses_event(
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","delta":"abcdefgh"}"#,
+        );
+        c.responses_event("response.created", r#"{"delta":"not counted"}"#);
+        assert_eq!(c.delivered, 16);
     }
 }

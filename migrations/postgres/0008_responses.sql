@@ -1,0 +1,23 @@
+-- Responses API answers kept for `previous_response_id` and `GET /v1/responses/{id}`, when the
+-- gateway is set to keep them. Each belongs to the user whose key made it; the conversation
+-- is the chain of previous_response_id links, each row holding its own turn only.
+create table stored_response (
+    response_id          text primary key,
+    user_id              text not null references app_user (user_id) on delete cascade,
+    api_key_id           text,
+    model                text not null,
+    previous_response_id text,
+    -- this request's input items, as a JSON list.
+    input                text not null,
+    -- the response object, as JSON.
+    response             text not null,
+    created_at           timestamptz not null,
+    expires_at           timestamptz not null
+);
+create index stored_response_expires on stored_response (expires_at);
+create index stored_response_user on stored_response (user_id);
+
+-- Upstreams that serve the Responses API themselves get Responses requests passed through;
+-- the API names the management API shows map to (api, responses_api) here, so the
+-- check on `api` stays as it is.
+alter table upstream add column responses_api boolean not null default false;
