@@ -22,12 +22,30 @@ pub fn arguments_for(tool: &str) -> Value {
     }
 }
 
-/// The tool the agent offers for shell commands, by the names the agents use.
+/// The final answer for a tool result: `done: ` and its last line (Codex puts a header of its
+/// own before the command's output).
+pub fn done(result: Option<&str>) -> String {
+    let last = result
+        .unwrap_or_default()
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    format!("done: {last}")
+}
+
+/// Whether `name` is a shell tool, by the names the agents use.
+pub fn is_shell(name: &str) -> bool {
+    matches!(name, "Bash" | "shell" | "exec_command" | "local_shell")
+}
+
+/// The tool the agent offers for shell commands.
 fn shell_tool(tools: &[Value]) -> Option<&str> {
     tools
         .iter()
         .filter_map(|t| t.pointer("/function/name").and_then(Value::as_str))
-        .find(|n| matches!(*n, "Bash" | "shell" | "exec_command" | "local_shell"))
+        .find(|n| is_shell(n))
 }
 
 pub fn answer(body: &Value) -> Response {
@@ -48,7 +66,7 @@ pub fn answer(body: &Value) -> Response {
             )
         }
         (result, _) => (
-            json!({ "role": "assistant", "content": format!("done: {}", result.unwrap_or_default().trim()) }),
+            json!({ "role": "assistant", "content": done(result.as_deref()) }),
             "stop",
         ),
     };
@@ -101,18 +119,21 @@ pub fn anthropic_answer(body: &Value) -> Response {
                 _ => String::new(),
             })
     });
-    let offers_bash = body["tools"]
+    let shell = body["tools"]
         .as_array()
-        .is_some_and(|t| t.iter().any(|t| t["name"] == "Bash"));
-    let input = json!({ "command": COMMAND, "description": "Print a marker" });
-    let (block, delta, stop) = match (result, offers_bash) {
-        (None, true) => (
-            json!({ "type": "tool_use", "id": "toolu_agent_1", "name": "Bash", "input": {} }),
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .find(|n| is_shell(n));
+    let input = arguments_for(shell.unwrap_or_default());
+    let (block, delta, stop) = match (result, shell) {
+        (None, Some(tool)) => (
+            json!({ "type": "tool_use", "id": "toolu_agent_1", "name": tool, "input": {} }),
             json!({ "type": "input_json_delta", "partial_json": input.to_string() }),
             "tool_use",
         ),
         (result, _) => {
-            let text = format!("done: {}", result.unwrap_or_default().trim());
+            let text = done(result.as_deref());
             (
                 json!({ "type": "text", "text": "" }),
                 json!({ "type": "text_delta", "text": text }),

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use crate::mock_agent::arguments_for;
+use crate::mock_agent::{arguments_for, done, is_shell};
 
 /// The output item this mock model makes for `body`.
 fn output(body: &Value, name: &str, agent: bool) -> Value {
@@ -27,13 +27,13 @@ fn output(body: &Value, name: &str, agent: bool) -> Value {
         .into_iter()
         .flatten()
         .filter_map(|t| t["name"].as_str())
-        .find(|n| matches!(*n, "exec_command" | "shell" | "Bash"));
+        .find(|n| is_shell(n));
     match (agent, result, tool) {
         (true, None, Some(tool)) => json!({
             "type": "function_call", "id": "fc_mock_1", "call_id": "call_agent_1", "name": tool,
             "arguments": arguments_for(tool).to_string(), "status": "completed",
         }),
-        (true, result, _) => message(&format!("done: {}", result.unwrap_or_default().trim())),
+        (true, result, _) => message(&done(result.as_deref())),
         (false, _, _) => message(&format!("hello from {name}")),
     }
 }

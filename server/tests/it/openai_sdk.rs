@@ -31,13 +31,22 @@ pub async fn sdk_gateway(
     up: &MockUpstream,
     claude: &MockAnthropic,
 ) -> (tempfile::TempDir, Server, String) {
+    sdk_gateway_with(up, &claude, "openai").await
+}
+
+/// [`sdk_gateway`] with the OpenAI-compatible upstream speaking `api`.
+pub async fn sdk_gateway_with(
+    up: &MockUpstream,
+    claude: &MockAnthropic,
+    api: &str,
+) -> (tempfile::TempDir, Server, String) {
     let d = tempfile::tempdir().unwrap();
     let config = d.path().join("portcullis.toml");
     std::fs::write(
         &config,
         format!(
-            "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\ncredential_env = \"UPSTREAM_KEY\"\n\
-             discover_models = true\n\n\
+            "[[upstreams]]\nname = \"local\"\nbase_url = \"{}\"\napi = \"{api}\"\n\
+             credential_env = \"UPSTREAM_KEY\"\ndiscover_models = true\n\n\
              [[upstreams]]\nname = \"anthropic\"\napi = \"anthropic\"\nbase_url = \"{}\"\n\
              credential_env = \"ANTHROPIC_KEY\"\n\n\
              [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n\n\
