@@ -84,6 +84,38 @@ for chunk in client.chat.completions.create(
 check(f"claude streamed via chat: {pieces}", "".join(pieces) == "Hello")
 check(f"its usage chunk: {usage}", usage is not None and usage.total_tokens == 16)
 
+# The Responses API, translated to chat completions, and through the SDK's own stream state.
+response = client.responses.create(model=model, input="hi", instructions="Be brief.")
+check(f"responses.create: {response.output_text}", response.output_text.startswith("hello from"))
+check(f"its usage: {response.usage}", response.usage.input_tokens > 0 and response.usage.total_tokens > 0)
+deltas = []
+with client.responses.stream(model=model, input="hi") as stream:
+    for event in stream:
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+    final = stream.get_final_response()
+check(f"responses streamed: {deltas}", "".join(deltas) == "Hello")
+check(f"its final response: {final.status}", final.status == "completed" and final.output_text == "Hello")
+check(f"its usage: {final.usage}", final.usage is not None and final.usage.total_tokens == 7)
+weather_tool = [{"type": "function", "name": "weather", "parameters": {"type": "object"}}]
+response = client.responses.create(model=claude, input="hi", tools=weather_tool)
+calls = [item for item in response.output if item.type == "function_call"]
+check(f"a function tool via Anthropic: {response.output}", len(calls) == 1 and calls[0].name == "weather")
+check(f"its arguments: {calls[0].arguments}", '"Paris"' in calls[0].arguments)
+names = []
+with client.responses.stream(model=claude, input="hi", tools=weather_tool) as stream:
+    for event in stream:
+        if event.type == "response.function_call_arguments.done":
+            names.append(event.arguments)
+    final = stream.get_final_response()
+check(f"a streamed function call: {names}", len(names) == 1 and '"Paris"' in names[0])
+check(f"in the final response: {final.output}", final.output[-1].type == "function_call")
+try:
+    client.responses.create(model=model, input="hi", tools=[{"type": "web_search"}])
+    check("a built-in tool is refused", False)
+except openai.BadRequestError as e:
+    check(f"built-in tool: BadRequestError {e.message}", "web_search" in e.message)
+
 completion = client.completions.create(model=model, prompt="hi")
 check("completion", completion.usage.total_tokens > 0)
 
