@@ -148,7 +148,8 @@ impl Exchange {
 
 /// The request translated for the upstreams that need it, once for all of its targets: at most
 /// one chat-completions body and one Messages body (a Responses request routed to both kinds
-/// of upstream needs both).
+/// of upstream needs both). The default is a request nothing translates.
+#[derive(Default)]
 pub struct Translated {
     chat: Option<Value>,
     messages: Option<Value>,
@@ -182,12 +183,7 @@ impl Translated {
         turn: Option<&Turn>,
     ) -> Result<Self, ApiError> {
         let needed: Vec<Exchange> = exchanges.filter(|e| *e != Exchange::Direct).collect();
-        let mut out = Self {
-            chat: None,
-            messages: None,
-            echo: None,
-            _budget: None,
-        };
+        let mut out = Self::default();
         if needed.is_empty() {
             return Ok(out);
         }

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{
     anthropic::{from_chat, from_messages, to_chat, to_messages, usage},
-    exchange::Exchange,
+    exchange::{Exchange, Translated},
     request::ProxyRequest,
+    responses,
     usage_tap::{self, Relay},
 };
 
@@ -177,6 +178,9 @@ proptest! {
         let _ = from_messages::response(&v, "m");
         let _ = from_messages::error(&v);
         let _ = usage::of(&v);
+        let _ = responses::to_chat::request(&v, "m");
+        let echo = responses::echo::Echo::of(&v, "m", false);
+        let _ = responses::from_chat::response(&v, &echo);
     }
 
     #[test]
@@ -185,11 +189,16 @@ proptest! {
     ) {
         let mut to_anthropic = from_chat::StreamTranslator::new("m");
         let mut to_openai = from_messages::StreamTranslator::new("m", true);
+        let mut to_responses = responses::stream::StreamTranslator::new(
+            responses::echo::Echo::of(&Value::Null, "m", false),
+        );
         for (name, data) in &events {
             let _ = to_anthropic.chunk(data);
             let _ = to_openai.event(name, data);
+            let _ = to_responses.chunk(data);
         }
         let _ = to_anthropic.finish();
+        let _ = to_responses.finish();
     }
 
     #[test]
@@ -197,9 +206,17 @@ proptest! {
         events in prop::collection::vec((".{0,16}", ".{0,64}"), 0..12),
         as_json in prop::collection::vec(json(), 0..6),
     ) {
-        for exchange in [Exchange::Direct, Exchange::MessagesViaChat, Exchange::ChatViaMessages] {
-            for kind in [Endpoint::ChatCompletions, Endpoint::Messages] {
-                let mut relay: Relay = exchange.relay(kind, true, "m");
+        let exchanges = [
+            Exchange::Direct,
+            Exchange::MessagesViaChat,
+            Exchange::ChatViaMessages,
+            Exchange::ResponsesViaChat,
+            Exchange::ResponsesViaMessages,
+        ];
+        for exchange in exchanges {
+            for kind in [Endpoint::ChatCompletions, Endpoint::Messages, Endpoint::Responses] {
+                let translated = Translated::default();
+                let mut relay: Relay = exchange.relay(kind, true, "m", &translated, None);
                 let mut counted = usage_tap::Counted::default();
                 let all = events
                     .iter()

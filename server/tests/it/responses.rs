@@ -384,9 +384,18 @@ async fn an_anthropic_upstream_answers_responses_whole_and_streamed() {
 
 #[tokio::test]
 async fn an_upstream_that_serves_responses_gets_the_request_as_it_came() {
+    passed_through(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_serves_responses_gets_the_request_as_it_came_on_postgres() {
+    passed_through(Backend::Postgres).await;
+}
+
+async fn passed_through(backend: Backend) {
     let up = MockUpstream::start("alpha").await;
     let (app, key) = gateway_speaking(
-        TestApp::new(Backend::Sqlite).await,
+        TestApp::new(backend).await,
         &[(up.base_url.as_str(), UpstreamApi::OpenaiResponses)],
         Duration::from_secs(5),
     )
@@ -416,12 +425,12 @@ async fn an_upstream_that_serves_responses_gets_the_request_as_it_came() {
 }
 
 /// A gateway that keeps responses, with a second user who must not see the first's.
-async fn storing_gateway(up: &MockUpstream) -> (TestApp, String, String) {
+async fn storing_gateway(up: &MockUpstream, backend: Backend) -> (TestApp, String, String) {
     let settings = GatewaySettings {
         response_retention: Some(Duration::from_secs(3600)),
         ..GatewaySettings::default()
     };
-    let app = TestApp::with_settings(testing::TestDb::new(Backend::Sqlite).await, settings).await;
+    let app = TestApp::with_settings(testing::TestDb::new(backend).await, settings).await;
     let (app, key) = crate::proxy::gateway_in(app, &[up], Duration::from_secs(5)).await;
     app.user("sam", app::types::Role::User, "sam's long password", false)
         .await;
@@ -439,8 +448,17 @@ async fn storing_gateway(up: &MockUpstream) -> (TestApp, String, String) {
 
 #[tokio::test]
 async fn stored_responses_carry_a_conversation_and_are_their_owners_alone() {
+    stored_responses(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn stored_responses_carry_a_conversation_and_are_their_owners_alone_on_postgres() {
+    stored_responses(Backend::Postgres).await;
+}
+
+async fn stored_responses(backend: Backend) {
     let up = MockUpstream::start("alpha").await;
-    let (app, key, other) = storing_gateway(&up).await;
+    let (app, key, other) = storing_gateway(&up, backend).await;
     let (status, text) = responses(&app, &key, json!({ "model": "llama", "input": "First" })).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let first: Value = serde_json::from_str(&text).unwrap();

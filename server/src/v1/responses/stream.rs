@@ -322,3 +322,92 @@ pub fn sse(events: &[Event]) -> String {
         .map(|(kind, data)| format!("event: {kind}\ndata: {data}\n\n"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(delta: Value, finish: Option<&str>) -> Value {
+        json!({ "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }] })
+    }
+
+    #[test]
+    fn reasoning_text_and_calls_become_items_in_order_and_namespaces_split_back() {
+        let request = json!({ "tools": [{ "type": "namespace", "name": "agents", "tools": [] }] });
+        let mut t = StreamTranslator::new(Echo::of(&request, "m", false));
+        let mut events = t.chunk(&chunk(json!({ "reasoning_content": "think" }), None));
+        events.extend(t.chunk(&chunk(json!({ "content": "Hi" }), None)));
+        events.extend(t.chunk(&chunk(
+            json!({ "tool_calls": [
+                { "index": 0, "id": "c1", "function": { "name": "agents__spawn", "arguments": "{\"a\"" } },
+                { "index": 1, "id": "c2", "function": { "name": "lookup", "arguments": "{}" } },
+            ] }),
+            None,
+        )));
+        events.extend(t.chunk(&chunk(
+            json!({ "tool_calls": [{ "index": 0, "function": { "arguments": ":1}" } }] }),
+            Some("length"),
+        )));
+        events.extend(t.chunk(
+            &json!({ "choices": [], "usage": { "prompt_tokens": 4, "completion_tokens": 9 } }),
+        ));
+        events.extend(t.finish());
+        let kinds: Vec<_> = events.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            &kinds[..4],
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.reasoning_text.delta"
+            ]
+        );
+        // The reasoning item closes before the message opens.
+        let closed = kinds
+            .iter()
+            .position(|k| *k == "response.reasoning_text.done")
+            .unwrap();
+        let message = kinds
+            .iter()
+            .position(|k| *k == "response.content_part.added")
+            .unwrap();
+        assert!(closed < message);
+        // Each item is added before its deltas and done after them.
+        for (at, (kind, data)) in events.iter().enumerate() {
+            if kind.ends_with(".delta") {
+                let id = &data["item_id"];
+                assert!(
+                    events[..at]
+                        .iter()
+                        .any(|(k, d)| *k == "response.output_item.added" && d["item"]["id"] == *id)
+                );
+                assert!(
+                    !events[..at]
+                        .iter()
+                        .any(|(k, d)| *k == "response.output_item.done" && d["item"]["id"] == *id)
+                );
+            }
+        }
+        let (kind, last) = events.last().unwrap();
+        assert_eq!(*kind, "response.incomplete");
+        let response = &last["response"];
+        assert_eq!(
+            response["incomplete_details"]["reason"],
+            "max_output_tokens"
+        );
+        let output = response["output"].as_array().unwrap();
+        assert_eq!(output[0]["content"][0]["text"], "think");
+        assert_eq!(output[1]["content"][0]["text"], "Hi");
+        assert_eq!(output[2]["name"], "spawn");
+        assert_eq!(output[2]["namespace"], "agents");
+        assert_eq!(output[2]["arguments"], "{\"a\":1}");
+        assert_eq!(output[3]["name"], "lookup");
+        assert!(output[3].get("namespace").is_none());
+        assert_eq!(response["usage"]["total_tokens"], 13);
+        let numbers: Vec<_> = events
+            .iter()
+            .map(|(_, d)| d["sequence_number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(numbers, (0..events.len() as u64).collect::<Vec<_>>());
+    }
+}

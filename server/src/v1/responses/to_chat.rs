@@ -399,3 +399,47 @@ fn unreadable_part(kind: Option<&str>, i: usize) -> Untranslatable {
         None => bad(format!("a part in `input[{i}]` has no `type`")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_become_chat_messages_with_calls_joined_to_their_assistant_turn() {
+        let body = json!({ "input": [
+            { "role": "developer", "content": "Rules." },
+            { "role": "user", "content": [
+                { "type": "input_text", "text": "Look:" },
+                { "type": "input_image", "image_url": "data:image/png;base64,AA", "detail": "low" },
+            ] },
+            { "type": "message", "role": "assistant", "content": [{ "type": "output_text", "text": "Checking." }] },
+            { "type": "function_call", "call_id": "c1", "name": "spawn", "namespace": "agents", "arguments": "{}" },
+            { "type": "function_call", "call_id": "c2", "name": "lookup", "arguments": "{\"q\":1}" },
+            { "type": "function_call_output", "call_id": "c1", "output": [{ "type": "input_text", "text": "ok" }] },
+            { "type": "function_call_output", "call_id": "c2", "output": "42" },
+        ], "tool_choice": { "type": "function", "name": "lookup" } });
+        let chat = request(&body, "up").unwrap();
+        let m = &chat["messages"];
+        assert_eq!(m[0], json!({ "role": "system", "content": "Rules." }));
+        assert_eq!(
+            m[1]["content"][1]["image_url"],
+            json!({ "url": "data:image/png;base64,AA", "detail": "low" })
+        );
+        assert_eq!(m[2]["content"], "Checking.");
+        assert_eq!(m[2]["tool_calls"][0]["function"]["name"], "agents__spawn");
+        assert_eq!(m[2]["tool_calls"][1]["id"], "c2");
+        assert_eq!(
+            m[3],
+            json!({ "role": "tool", "tool_call_id": "c1", "content": "ok" })
+        );
+        assert_eq!(m[4]["content"], "42");
+        assert_eq!(
+            chat["tool_choice"],
+            json!({ "type": "function", "function": { "name": "lookup" } })
+        );
+        assert!(
+            request(&json!({ "input": [] }), "up").is_err(),
+            "no input at all"
+        );
+    }
+}
