@@ -31,7 +31,7 @@ pub async fn sdk_gateway(
     up: &MockUpstream,
     claude: &MockAnthropic,
 ) -> (tempfile::TempDir, Server, String) {
-    sdk_gateway_with(up, &claude, "openai").await
+    sdk_gateway_with(up, claude, "openai").await
 }
 
 /// [`sdk_gateway`] with the OpenAI-compatible upstream speaking `api`.
