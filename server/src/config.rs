@@ -40,7 +40,8 @@ pub struct FileUpstream {
     pub name: String,
     /// For example `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`.
     pub base_url: String,
-    /// `openai` (the default) or `anthropic`: the API the upstream speaks.
+    /// `openai` (the default), `openai_responses` (the same, and the Responses API too) or
+    /// `anthropic`: the API the upstream speaks.
     #[serde(default)]
     pub api: app::types::UpstreamApi,
     pub credential_env: Option<String>,

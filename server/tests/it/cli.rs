@@ -282,7 +282,7 @@ async fn migrate_and_check_config_report_the_schema() {
     let out = run(d.path(), &["migrate"], "").await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("is at schema version 7"),
+        stdout(&out).contains("is at schema version 8"),
         "{}",
         stdout(&out)
     );

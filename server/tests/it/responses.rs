@@ -276,6 +276,10 @@ async fn what_the_upstream_cannot_do_is_refused_by_name() {
             "background",
         ),
         (
+            json!({ "model": "llama", "input": "Hi", "conversation": "conv_1" }),
+            "conversation",
+        ),
+        (
             json!({ "model": "llama", "input": "Hi", "previous_response_id": "resp_1" }),
             "does not keep responses",
         ),
@@ -421,6 +425,16 @@ async fn passed_through(backend: Backend) {
     assert_eq!(events.last().unwrap().0, "response.completed");
     // A stream of the Responses API is not asked for chat's usage chunk.
     assert!(up.received()[1].body.get("stream_options").is_none());
+    // An id in the upstream's own store (which every user shares) is never passed on, however
+    // it is written.
+    for body in [
+        r#"{"model":"llama","input":"Hi","previous_response_id":"resp_other"}"#,
+        r#"{"model":"llama","input":"Hi","previous_response_id":null,"previous_response_id":"resp_other"}"#,
+    ] {
+        let (status, text) = post(&app, "/v1/responses", &key, body.to_owned()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
+    }
+    assert_eq!(up.received().len(), 2);
     assert_eq!(recorded(&app).await, (2, 22, 8));
 }
 

@@ -18,7 +18,7 @@ pub struct UpstreamRow {
     pub upstream_id: String,
     pub name: String,
     pub base_url: String,
-    /// `openai` or `anthropic`.
+    /// `openai`, `openai_responses` or `anthropic` (see `UpstreamAdminRow::api`).
     pub api: String,
     pub credential_sealed: Option<String>,
     pub extra_headers: Option<String>,

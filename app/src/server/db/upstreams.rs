@@ -10,6 +10,8 @@ pub struct UpstreamAdminRow {
     pub upstream_id: String,
     pub name: String,
     pub base_url: String,
+    /// The API's name as `UpstreamApi` spells it: stored as `api` and `responses_api`, so
+    /// `openai_responses` is `api = 'openai'` with `responses_api` set.
     pub api: String,
     pub credential_sealed: Option<String>,
     pub extra_headers: Option<String>,

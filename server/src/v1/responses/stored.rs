@@ -55,16 +55,45 @@ pub async fn prepare(
     body: Body,
 ) -> Result<(Body, Option<Turn>), ApiError> {
     let bytes = body.0?;
-    let Some(_) = services.response_retention else {
-        #[derive(Deserialize)]
-        struct Previous {
-            #[serde(default)]
-            previous_response_id: Option<Value>,
+    // The fields state rests on, read first: a duplicate of either is refused here, where a
+    // full reading would keep the last one and the upstream might keep another.
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        previous_response_id: Option<Value>,
+        #[serde(default)]
+        store: Option<Value>,
+        #[serde(default)]
+        conversation: Option<Value>,
+    }
+    let head = serde_json::from_slice::<Head>(&bytes).map_err(|e| ApiError::BadRequest {
+        message: format!("the request body is not valid JSON: {e}"),
+        param: None,
+    })?;
+    if head.conversation.is_some_and(|c| !c.is_null()) {
+        // Conversations live in the upstream's account, which every user here shares.
+        return Err(ApiError::BadRequest {
+            message:
+                "`conversation` is not available here: send the conversation's items in `input`"
+                    .into(),
+            param: Some("conversation".into()),
+        });
+    }
+    let previous = match head.previous_response_id {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id),
+        Some(_) => {
+            return Err(ApiError::BadRequest {
+                message: "`previous_response_id` must be a string".into(),
+                param: Some("previous_response_id".into()),
+            });
         }
-        // Malformed bodies are refused, with their reason, by the proxy's own reading.
-        if let Ok(p) = serde_json::from_slice::<Previous>(&bytes)
-            && p.previous_response_id.is_some_and(|v| !v.is_null())
-        {
+    };
+    let keep = head.store != Some(Value::Bool(false));
+    let Some(_) = services.response_retention else {
+        // Without storage, an id could only name a response in the upstream's own store,
+        // which every user of this gateway shares.
+        if previous.is_some() {
             return Err(storage_off(
                 "`previous_response_id`",
                 Some("previous_response_id"),
@@ -72,6 +101,9 @@ pub async fn prepare(
         }
         return Ok((Body(Ok(bytes)), None));
     };
+    if !keep && previous.is_none() {
+        return Ok((Body(Ok(bytes)), None));
+    }
     let Ok(Value::Object(mut request)) = serde_json::from_slice::<Value>(&bytes) else {
         return Ok((Body(Ok(bytes)), None));
     };
@@ -83,17 +115,7 @@ pub async fn prepare(
         Some(items @ Value::Array(_)) => items.clone(),
         _ => json!([]),
     };
-    let previous = match request.remove("previous_response_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id),
-        Some(_) => {
-            return Err(ApiError::BadRequest {
-                message: "`previous_response_id` must be a string".into(),
-                param: Some("previous_response_id".into()),
-            });
-        }
-    };
-    let keep = request.get("store") != Some(&Value::Bool(false));
+    request.remove("previous_response_id");
     let Some(previous_id) = previous.clone() else {
         let turn = Turn {
             input,

@@ -3,7 +3,7 @@
 //! upstreams the result goes on through [`crate::v1::anthropic::to_messages`]. What only tunes
 //! OpenAI's service (`store`, `include`, `prompt_cache_key`, `truncation`, the model's own
 //! earlier reasoning) is dropped; what the upstream cannot do and the client relies on
-//! (built-in tools such as `web_search`, files, conversations, background runs) is refused,
+//! (built-in tools such as `web_search`, files, stored prompts, background runs) is refused,
 //! named, never guessed at.
 
 use serde_json::{Map, Value, json};
@@ -91,11 +91,6 @@ fn refuse_unservable(req: &Map<String, Value>) -> Result<(), Untranslatable> {
     if req.get("background") == Some(&json!(true)) {
         return Err(bad(
             "`background` responses are not available for this model: send the request without it",
-        ));
-    }
-    if req.get("conversation").is_some_and(|c| !c.is_null()) {
-        return Err(bad(
-            "`conversation` is not available for this model: send the conversation's items in `input`",
         ));
     }
     if req.get("prompt").is_some_and(|p| !p.is_null()) {
