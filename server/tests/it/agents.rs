@@ -91,6 +91,8 @@ async fn codex(server: &Server, dir: &Path, key: &str, model: &str) -> String {
     let mut command = tokio::process::Command::new(agent("codex"));
     command
         .args(["exec", "--skip-git-repo-check", "--color", "never"])
+        // Its sandbox (bubblewrap) is the machine's business, not the gateway's: what it sends
+        // is the same either way.
         .arg("--dangerously-bypass-approvals-and-sandbox")
         .arg("Run the command you are asked for.")
         .current_dir(&work)
