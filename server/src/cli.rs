@@ -253,6 +253,16 @@ pub struct ServeArgs {
     )]
     pub max_request_body: bytesize::ByteSize,
 
+    /// Largest multipart upload to /v1 (audio to transcribe, images to edit), spooled to the
+    /// temporary directory rather than held in memory
+    #[arg(
+        long,
+        env = "PORTCULLIS_MAX_UPLOAD_SIZE",
+        value_name = "SIZE",
+        default_value = "100MiB"
+    )]
+    pub max_upload_size: bytesize::ByteSize,
+
     /// Time a client has to send a request's head, and the longest a kept-alive connection may
     /// sit idle; slower clients are disconnected
     #[arg(

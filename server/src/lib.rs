@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::metrics::router())
         .merge(routes::sso::router())
         .nest("/v1", v1::router(state.clone()))
+        .merge(v1::rerank_aliases(state.clone()))
         .merge(site)
         // Headers every response carries unless its handler set its own.
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -9,11 +9,15 @@ pub mod body;
 pub mod error;
 pub mod exchange;
 pub mod limits;
+pub mod measure;
+pub mod media;
 pub mod metrics;
 pub mod models;
+pub mod payload;
 pub mod proxy;
 pub mod request;
 pub mod responses;
+pub mod upload;
 pub mod usage_tap;
 
 #[cfg(test)]
@@ -49,7 +53,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/completions", post(proxy::completions))
         .route("/embeddings", post(proxy::embeddings))
         .route("/responses", post(responses::create))
+        .route("/rerank", post(media::rerank))
+        .route("/audio/speech", post(media::speech))
+        .route("/images/generations", post(media::image_generations))
+        .route("/moderations", post(media::moderations))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Uploads are spooled as they arrive, under a limit of their own.
+        .route("/audio/transcriptions", post(media::transcriptions))
+        .route("/audio/translations", post(media::translations))
+        .route("/images/edits", post(media::image_edits))
+        .route("/images/variations", post(media::image_variations))
         .route(
             "/responses/{id}",
             get(responses::stored::get).delete(responses::stored::delete),
@@ -63,6 +76,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .merge(anthropic)
+        .layer(middleware::from_fn_with_state(state, metrics::track))
+}
+
+/// Rerank where clients other than OpenAI's look for it: at the root (Jina's and Xinference's
+/// clients) and under `/v2` (Cohere's v2 client), on the same checks as `/v1`.
+pub fn rerank_aliases(state: AppState) -> Router<AppState> {
+    let body_limit = state.services.v1_body_limit;
+    Router::new()
+        .route("/rerank", post(media::rerank))
+        .route("/v2/rerank", post(media::rerank))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(middleware::from_fn_with_state(state, metrics::track))
 }
 

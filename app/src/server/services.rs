@@ -36,6 +36,8 @@ pub struct GatewaySettings {
     pub v1_body_limit: usize,
     /// Time a client has to send a whole `/v1` request body; slower ones get 408.
     pub v1_body_timeout: std::time::Duration,
+    /// Largest multipart upload to `/v1`, in bytes; larger ones get 413.
+    pub upload_limit: u64,
     pub limits: LimiterSettings,
     /// Tokens reserved for an answer whose request sets no `max_tokens`.
     pub default_max_tokens: i64,
@@ -94,6 +96,7 @@ pub struct Services {
     pub allow_jwt_on_v1: bool,
     pub v1_body_limit: usize,
     pub v1_body_timeout: std::time::Duration,
+    pub upload_limit: u64,
     pub limiter: Arc<Limiter>,
     pub metrics: Arc<Metrics>,
     pub default_max_tokens: i64,
@@ -134,6 +137,7 @@ impl Services {
             allow_jwt_on_v1: settings.allow_jwt_on_v1,
             v1_body_limit: settings.v1_body_limit,
             v1_body_timeout: settings.v1_body_timeout,
+            upload_limit: settings.upload_limit,
             limiter,
             metrics: Arc::default(),
             default_max_tokens: settings.default_max_tokens,
@@ -173,6 +177,7 @@ impl Default for GatewaySettings {
             usage_queue: 10_000,
             v1_body_limit: DEFAULT_V1_BODY_LIMIT,
             v1_body_timeout: std::time::Duration::from_secs(60),
+            upload_limit: 100 << 20,
             limits: LimiterSettings::default(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
             usage_retention: Some(DEFAULT_USAGE_RETENTION),

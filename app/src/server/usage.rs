@@ -18,6 +18,44 @@ pub enum Endpoint {
     Messages = 4,
     /// OpenAI's Responses API, whatever the upstream spoke.
     Responses = 5,
+    /// Cohere's, Jina's and Xinference's rerank.
+    Rerank = 6,
+    AudioTranscriptions = 7,
+    AudioTranslations = 8,
+    AudioSpeech = 9,
+    ImagesGenerations = 10,
+    ImagesEdits = 11,
+    ImagesVariations = 12,
+    Moderations = 13,
+}
+
+/// What a request of an endpoint is measured in, beside any tokens its upstream reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Tokens in and out: the answer's length is bounded by the request's own limit.
+    Tokens,
+    /// Tokens in only (embeddings, moderations).
+    PromptTokens,
+    /// Rerank's search units: one per query (of up to 100 documents).
+    SearchUnits,
+    /// Seconds of audio transcribed or translated.
+    AudioSeconds,
+    /// Characters of text spoken.
+    Characters,
+    /// Images made.
+    Images,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tokens | Self::PromptTokens => "tokens",
+            Self::SearchUnits => "search units",
+            Self::AudioSeconds => "audio seconds",
+            Self::Characters => "characters",
+            Self::Images => "images",
+        }
+    }
 }
 
 impl Endpoint {
@@ -29,7 +67,40 @@ impl Endpoint {
             Self::Embeddings => "embeddings",
             Self::Messages => "messages",
             Self::Responses => "responses",
+            Self::Rerank => "rerank",
+            Self::AudioTranscriptions => "audio/transcriptions",
+            Self::AudioTranslations => "audio/translations",
+            Self::AudioSpeech => "audio/speech",
+            Self::ImagesGenerations => "images/generations",
+            Self::ImagesEdits => "images/edits",
+            Self::ImagesVariations => "images/variations",
+            Self::Moderations => "moderations",
         }
+    }
+
+    /// What its requests are measured in.
+    pub fn unit(self) -> Unit {
+        match self {
+            Self::ChatCompletions | Self::Completions | Self::Messages | Self::Responses => {
+                Unit::Tokens
+            }
+            Self::Embeddings | Self::Moderations => Unit::PromptTokens,
+            Self::Rerank => Unit::SearchUnits,
+            Self::AudioTranscriptions | Self::AudioTranslations => Unit::AudioSeconds,
+            Self::AudioSpeech => Unit::Characters,
+            Self::ImagesGenerations | Self::ImagesEdits | Self::ImagesVariations => Unit::Images,
+        }
+    }
+
+    /// Whether its request is a multipart upload rather than JSON.
+    pub fn is_upload(self) -> bool {
+        matches!(
+            self,
+            Self::AudioTranscriptions
+                | Self::AudioTranslations
+                | Self::ImagesEdits
+                | Self::ImagesVariations
+        )
     }
 
     /// As stored.
@@ -40,6 +111,14 @@ impl Endpoint {
             3 => Self::Embeddings,
             4 => Self::Messages,
             5 => Self::Responses,
+            6 => Self::Rerank,
+            7 => Self::AudioTranscriptions,
+            8 => Self::AudioTranslations,
+            9 => Self::AudioSpeech,
+            10 => Self::ImagesGenerations,
+            11 => Self::ImagesEdits,
+            12 => Self::ImagesVariations,
+            13 => Self::Moderations,
             _ => return None,
         })
     }
@@ -77,6 +156,9 @@ pub struct UsageEvent {
     pub cost_micros: i64,
     /// The tokens are Portcullis's estimate, not the upstream's count.
     pub estimated: bool,
+    /// What the request used in its endpoint's own unit ([`Endpoint::unit`]) when that is not
+    /// tokens: search units, audio seconds, characters, images. 0 where unknown.
+    pub units: i64,
 }
 
 /// Token counts as OpenAI-compatible servers report them.

@@ -69,6 +69,7 @@ pub async fn run(global: &GlobalArgs, settings: &Settings, args: &ServeArgs) -> 
         v1_body_limit: usize::try_from(args.max_request_body.as_u64())
             .context("--max-request-body is too large for this machine")?,
         v1_body_timeout: args.request_body_timeout,
+        upload_limit: args.max_upload_size.as_u64(),
         limits: limiter_settings(args)?,
         default_max_tokens: args.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         usage_retention: match args.usage_retention {

@@ -34,6 +34,11 @@ pub enum ApiError {
          ask an administrator to price it"
     )]
     Unpriced(String),
+    #[error(
+        "the model `{model}` is measured here in {unit}, which have no price yet, and a spending \
+         limit applies to this key or its owner"
+    )]
+    UnitUnpriced { model: String, unit: &'static str },
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
@@ -110,7 +115,9 @@ impl ApiError {
                 "model_not_found",
             ),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "invalid_request_error", "not_found"),
-            Self::Unpriced(_) => (StatusCode::FORBIDDEN, "permission_error", "model_unpriced"),
+            Self::Unpriced(_) | Self::UnitUnpriced { .. } => {
+                (StatusCode::FORBIDDEN, "permission_error", "model_unpriced")
+            }
             Self::BadRequest { .. } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",

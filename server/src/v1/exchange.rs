@@ -70,6 +70,7 @@ impl Exchange {
     ) -> Relay {
         match self {
             Self::Direct if kind == Endpoint::Messages => Relay::Anthropic,
+            Self::Direct if kind.is_upload() => Relay::Transcript,
             Self::Direct if kind == Endpoint::Responses => {
                 Relay::Responses(Box::new(PassedResponses::new(keeper)))
             }

@@ -13,7 +13,7 @@ use app::server::{
 use axum::http::{HeaderMap, HeaderValue};
 
 use super::{ApiError, request::ProxyRequest};
-use app::server::usage::{Endpoint, Tokens};
+use app::server::usage::{Endpoint, Tokens, Unit};
 
 /// Bytes of request body per token, for the prompt estimate: English averages about four
 /// characters a token; what the estimate misses is settled when the upstream reports usage.
@@ -21,11 +21,14 @@ const BYTES_PER_TOKEN: usize = 4;
 
 /// What a request may use: its prompt, estimated from the body's size, and the most its answer
 /// may take (`max_completion_tokens` or `max_tokens`, times `n`; else `default_max_tokens`).
+/// Endpoints that answer no text take only the prompt; those measured in other units (audio,
+/// images) no tokens at all until their upstream reports some.
 pub fn estimate(request: &ProxyRequest, endpoint: Endpoint, default_max_tokens: i64) -> Tokens {
     let prompt = i64::try_from(request.body_len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
-    let answer = match endpoint {
-        Endpoint::Embeddings => 0,
-        _ => {
+    let answer = match endpoint.unit() {
+        Unit::PromptTokens | Unit::SearchUnits => 0,
+        Unit::AudioSeconds | Unit::Characters | Unit::Images => return Tokens::default(),
+        Unit::Tokens => {
             // Each API's own field: the one its upstream will obey.
             let asked = match endpoint {
                 Endpoint::Responses => request.max_output_tokens,

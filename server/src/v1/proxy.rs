@@ -18,7 +18,7 @@ use app::server::{
         discovery, read,
         registry::{COOLDOWN, Model},
     },
-    usage::{Endpoint, Outcome, UsageEvent},
+    usage::{Endpoint, Outcome, Unit, UsageEvent},
 };
 use app::types::UpstreamApi;
 use axum::{
@@ -29,13 +29,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
 
 use super::{
     ApiError,
     accounting::{Accounting, Used},
     exchange::{Exchange, Translated},
-    limits,
-    request::ProxyRequest,
+    limits, measure,
+    payload::{Incoming, Payload},
     responses::{self, Keeper, Turn},
     usage_tap,
 };
@@ -103,10 +104,10 @@ pub(crate) async fn routed(
     state: AppState,
     who: Principal,
     kind: Endpoint,
-    body: super::body::Body,
+    body: impl Into<Incoming>,
     passed: Passed,
 ) -> Response {
-    routed_turn(state, who, kind, body, passed, None).await
+    routed_turn(state, who, kind, body.into(), passed, None).await
 }
 
 /// [`routed`], for a Responses request with the turn the gateway may keep.
@@ -114,7 +115,7 @@ pub(crate) async fn routed_turn(
     state: AppState,
     who: Principal,
     kind: Endpoint,
-    body: super::body::Body,
+    body: Incoming,
     passed: Passed,
     turn: Option<Turn>,
 ) -> Response {
@@ -142,11 +143,6 @@ pub(crate) fn labelled(res: impl IntoResponse, label: Option<String>) -> Respons
     res
 }
 
-/// The request body, read and checked.
-pub(crate) fn received(body: super::body::Body) -> Result<ProxyRequest, ApiError> {
-    Ok(ProxyRequest::parse(body.0?)?)
-}
-
 /// The model's routes, if the caller may use it. Only a model the routing table knows is
 /// labelled, so clients cannot mint metric label values.
 pub(crate) fn route(
@@ -169,20 +165,30 @@ async fn forward(
     state: &AppState,
     who: &Principal,
     kind: Endpoint,
-    body: super::body::Body,
+    body: Incoming,
     passed: &Passed,
     turn: Option<&Turn>,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let request = received(body)?;
-    let model = request.model.clone();
+    let request = Payload::read(body)?;
+    let model = request.model().to_owned();
     let services = &state.services;
     let routed = route(services, who, &model, label)?;
-    // Usage of an unpriced model costs nothing: a spending limit would not hold on it.
-    if !routed.prices.is_priced() && who.has_cost_budget() {
-        return Err(ApiError::Unpriced(model));
+    // Usage of an unpriced model costs nothing: a spending limit would not hold on it. Nor
+    // would it on what is measured in units other than tokens, which have no prices yet.
+    if who.has_cost_budget() {
+        if !routed.prices.is_priced() {
+            return Err(ApiError::Unpriced(model));
+        }
+        if !matches!(kind.unit(), Unit::Tokens | Unit::PromptTokens) {
+            return Err(ApiError::UnitUnpriced {
+                model,
+                unit: kind.unit().name(),
+            });
+        }
     }
+    let units_asked = request.requested_units(kind)?;
     let targets: Vec<_> = routed
         .ordered()
         .into_iter()
@@ -197,21 +203,26 @@ async fn forward(
             param: Some("model".into()),
         });
     }
-    let translated = Translated::prepare(
-        &request,
-        targets.iter().map(|(e, _)| *e),
-        services.default_max_tokens,
-        &state.translations,
-        turn,
-    )
-    .await?;
+    let translated = match request.json() {
+        Some(json) => {
+            Translated::prepare(
+                json,
+                targets.iter().map(|(e, _)| *e),
+                services.default_max_tokens,
+                &state.translations,
+                turn,
+            )
+            .await?
+        }
+        None => Translated::default(),
+    };
     let prices = routed.prices;
-    let estimate = limits::estimate(&request, kind, services.default_max_tokens);
+    let estimate = request.estimate(kind, services.default_max_tokens);
     let reservation = limits::admit(services, who, limits::demand(estimate, &prices)).await?;
     let rate_headers = reservation.headers;
     let mut accounting = Accounting::new(services, reservation, prices, estimate);
-    let streamed = kind != Endpoint::Embeddings && request.stream;
-    let client_wants_usage = request.client_wants_usage;
+    let streamed = request.streamed(kind);
+    let client_wants_usage = request.client_wants_usage();
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
         created_ms: chrono::Utc::now().timestamp_millis(),
         user_id: who.user_id().to_owned(),
@@ -228,6 +239,7 @@ async fn forward(
         ttfb_ms: None,
         cost_micros: 0,
         estimated: false,
+        units: 0,
     };
 
     let mut last_failure = ApiError::UpstreamUnreachable;
@@ -235,24 +247,23 @@ async fn forward(
     for (exchange, target) in targets {
         last_target = Some(target.target_id.clone());
         let upstream = &target.upstream;
-        let payload = match exchange {
-            // Only chat and completion streams need asking for their usage.
-            Exchange::Direct => request.for_upstream(
-                &target.upstream_model,
-                streamed && upstream.api.is_openai() && kind != Endpoint::Responses,
-            ),
-            // Prepared above for every exchange that translates.
-            _ => translated
-                .for_model(exchange, &target.upstream_model)
-                .unwrap_or_default(),
-        };
-        let mut req = upstream
-            .request(reqwest::Method::POST, exchange.path(kind))
-            .header(header::CONTENT_TYPE, "application/json");
+        let mut req = upstream.request(reqwest::Method::POST, exchange.path(kind));
         if exchange == Exchange::Direct && !passed.headers().is_empty() {
             req = req.headers(passed.headers().clone());
         }
-        let req = req.body(payload);
+        // Only chat and completion streams need asking for their usage.
+        let usage_asked = streamed
+            && upstream.api.is_openai()
+            && matches!(kind, Endpoint::ChatCompletions | Endpoint::Completions);
+        let req = request
+            .attach(
+                req,
+                exchange,
+                usage_asked,
+                &target.upstream_model,
+                &translated,
+            )
+            .await?;
         let in_flight = target.begin();
         let sent_at = Instant::now();
         let response = match req.send().await {
@@ -315,6 +326,15 @@ async fn forward(
                 ),
                 in_flight,
             ))
+        } else if kind == Endpoint::AudioSpeech && status.is_success() {
+            // Audio is relayed as it is made, charged for the characters asked for.
+            ev.units = units_asked;
+            accounting.finish(ev, Used::Nothing);
+            let guard = in_flight;
+            Body::from_stream(response.bytes_stream().map(move |part| {
+                let _held = &guard;
+                part
+            }))
         } else {
             // Plain answers are read whole to count their tokens.
             let bytes = match read::whole(response, read::MAX_ANSWER).await {
@@ -341,7 +361,17 @@ async fn forward(
             let tokens = match (exchange, kind, upstream.api) {
                 (Exchange::Direct, Endpoint::Responses, _) => responses::usage::in_answer(&bytes),
                 (_, _, UpstreamApi::Anthropic) => super::anthropic::usage::in_answer(&bytes),
-                _ => usage_tap::usage_in_answer(&bytes),
+                (
+                    _,
+                    Endpoint::ChatCompletions | Endpoint::Completions | Endpoint::Embeddings,
+                    _,
+                ) => usage_tap::usage_in_answer(&bytes),
+                _ if status.is_success() => {
+                    let measured = measure::answer(kind, &bytes);
+                    ev.units = measured.units;
+                    measured.tokens
+                }
+                _ => None,
             };
             let used = match tokens {
                 Some(t) => Used::Reported(t),

@@ -35,5 +35,13 @@ pub async fn create(
         Ok(prepared) => prepared,
         Err(e) => return axum::response::IntoResponse::into_response(e),
     };
-    proxy::routed_turn(state, who, Endpoint::Responses, body, Passed::none(), turn).await
+    proxy::routed_turn(
+        state,
+        who,
+        Endpoint::Responses,
+        body.into(),
+        Passed::none(),
+        turn,
+    )
+    .await
 }

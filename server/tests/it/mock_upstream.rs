@@ -81,6 +81,14 @@ impl MockUpstream {
             .route("/v1/completions", post(answer))
             .route("/v1/embeddings", post(answer))
             .route("/v1/responses", post(answer))
+            .route("/v1/rerank", post(answer))
+            .route("/v1/audio/speech", post(answer))
+            .route("/v1/audio/transcriptions", post(answer))
+            .route("/v1/audio/translations", post(answer))
+            .route("/v1/images/generations", post(answer))
+            .route("/v1/images/edits", post(answer))
+            .route("/v1/images/variations", post(answer))
+            .route("/v1/moderations", post(answer))
             .route("/v1/models", axum::routing::get(list_models))
             // vLLM's tokenizer sits at the server's root, beside `/v1`.
             .route("/tokenize", post(tokenize))
@@ -201,7 +209,21 @@ async fn answer(
     headers: HeaderMap,
     raw: axum::body::Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let multipart = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    // An upload is recorded as its parts, by name.
+    let parts = if multipart {
+        crate::mock_media::parts(&headers, raw.clone()).await
+    } else {
+        Vec::new()
+    };
+    let body: Value = if multipart {
+        Value::Object(parts.iter().cloned().collect())
+    } else {
+        serde_json::from_slice(&raw).unwrap_or(Value::Null)
+    };
     s.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         authorization: headers
@@ -264,6 +286,22 @@ async fn answer(
             }))
             .into_response();
         }
+        _ => {}
+    }
+    match uri.path() {
+        "/v1/rerank" => return crate::mock_media::rerank(&body),
+        "/v1/audio/speech" => return crate::mock_media::speech(),
+        "/v1/audio/transcriptions" | "/v1/audio/translations" => {
+            return crate::mock_media::transcription(&parts);
+        }
+        "/v1/images/generations" => {
+            return crate::mock_media::images(body["n"].as_u64().unwrap_or(1));
+        }
+        "/v1/images/edits" | "/v1/images/variations" => {
+            let n = body["n"].as_str().and_then(|n| n.parse().ok()).unwrap_or(1);
+            return crate::mock_media::images(n);
+        }
+        "/v1/moderations" => return crate::mock_media::moderations(&body),
         _ => {}
     }
     if uri.path() == "/v1/responses" {

@@ -156,6 +156,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
         ttfb_ms: None,
         cost_micros: 0,
         estimated: false,
+        units: 0,
     };
     for _ in 0..7 {
         recorder.record(ev.clone());

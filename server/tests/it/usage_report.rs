@@ -30,6 +30,7 @@ fn event(user_id: &str, model: &str, minutes_ago: i64, tokens: (i64, i64)) -> Us
         ttfb_ms: Some(3),
         cost_micros: 0,
         estimated: false,
+        units: 0,
     }
 }
 

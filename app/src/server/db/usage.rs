@@ -79,7 +79,7 @@ fn rollups(events: &[UsageEvent]) -> HashMap<RollupKey<'_>, Sums> {
 pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), CoreError> {
     const EVENT: &str = "insert into usage_event (created_ms, user_id, api_key_id, model, \
         target_id, endpoint, status, outcome, streamed, prompt_tokens, completion_tokens, \
-        total_ms, ttfb_ms, cost_micros, estimated) ";
+        total_ms, ttfb_ms, cost_micros, estimated, units) ";
     let sums = rollups(events);
     on_pool!(db, |pool| async {
         let mut tx = pool.begin().await?;
@@ -100,7 +100,8 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), CoreErro
                     .push_bind(e.total_ms)
                     .push_bind(e.ttfb_ms)
                     .push_bind(e.cost_micros)
-                    .push_bind(e.estimated);
+                    .push_bind(e.estimated)
+                    .push_bind(e.units);
             });
             insert.build().execute(&mut *tx).await?;
         }

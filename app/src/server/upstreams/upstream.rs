@@ -18,9 +18,17 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The paths called on every upstream, whose URLs are worth parsing once.
-const PROXIED_PATHS: [&str; 7] = [
+const PROXIED_PATHS: [&str; 15] = [
     "chat/completions",
     "responses",
+    "rerank",
+    "audio/transcriptions",
+    "audio/translations",
+    "audio/speech",
+    "images/generations",
+    "images/edits",
+    "images/variations",
+    "moderations",
     "completions",
     "embeddings",
     "models",

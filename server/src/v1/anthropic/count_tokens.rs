@@ -56,7 +56,7 @@ async fn counted(
     body: crate::v1::body::Body,
     label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
-    let request = proxy::received(body)?;
+    let request = ProxyRequest::parse(body.0?)?;
     let routed = proxy::route(services, who, &request.model, label)?;
     let nothing = Demand {
         tokens: 0,

@@ -2,7 +2,7 @@
 //! came in, or translated into the client's, with the usage it reports noted and the end of the
 //! answer recognised (`[DONE]`, `message_stop`, `response.completed`, an error event).
 
-use app::server::usage::Outcome;
+use app::server::usage::{Endpoint, Outcome};
 use bytes::Bytes;
 use eventsource_stream::Event;
 use serde_json::{Value, json};
@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::{delivered::Counted, usage_in};
 use crate::v1::{
     anthropic::{self, from_chat, from_messages},
+    measure,
     responses::{self, Keeper, stream::StreamTranslator as ToResponses},
 };
 
@@ -22,6 +23,8 @@ pub enum Relay {
     ChatToMessages(Box<from_chat::StreamTranslator>),
     /// Anthropic events as OpenAI chunks.
     MessagesToChat(Box<from_messages::StreamTranslator>),
+    /// A transcription's events as they came, ending at `transcript.text.done`.
+    Transcript,
     /// Responses events as they came; the final response kept if the gateway stores it.
     Responses(Box<PassedResponses>),
     /// OpenAI chat chunks as Responses events.
@@ -56,7 +59,7 @@ impl Relay {
     fn client_api(&self) -> ClientApi {
         match self {
             Self::Anthropic | Self::ChatToMessages(_) => ClientApi::Anthropic,
-            Self::OpenAi { .. } | Self::MessagesToChat(_) => ClientApi::OpenAi,
+            Self::OpenAi { .. } | Self::MessagesToChat(_) | Self::Transcript => ClientApi::OpenAi,
             Self::Responses(_) | Self::ChatToResponses(..) | Self::MessagesToResponses(..) => {
                 ClientApi::Responses
             }
@@ -72,6 +75,10 @@ impl Relay {
                 counted.anthropic_event(&ev.event, &ev.data);
             }
             Self::Responses(_) => counted.responses_event(&ev.event, &ev.data),
+            Self::Transcript if ev.data.contains("\"transcript.text.delta\"") => {
+                counted.responses_event("transcript.text.delta", &ev.data);
+            }
+            Self::Transcript => {}
         }
         let tokens = &mut counted.reported;
         match self {
@@ -146,6 +153,17 @@ impl Relay {
                     end = Some(Outcome::Completed);
                 }
                 ((!out.is_empty()).then(|| Bytes::from(out)), end)
+            }
+            Self::Transcript => {
+                // The event's type is in its data; OpenAI sends no `event:` line.
+                let done = ev.data.contains("\"transcript.text.done\"");
+                if done {
+                    *tokens = measure::answer(Endpoint::AudioTranscriptions, ev.data.as_bytes())
+                        .tokens
+                        .or(*tokens);
+                }
+                let out = Bytes::from(format!("data: {}\n\n", ev.data));
+                (Some(out), done.then_some(Outcome::Completed))
             }
             Self::Responses(passed) => {
                 if let Some(t) = responses::usage::in_event(&ev.event, &ev.data) {

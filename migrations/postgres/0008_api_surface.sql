@@ -21,3 +21,7 @@ create index stored_response_user on stored_response (user_id);
 -- the API names the management API shows map to (api, responses_api) here, so the
 -- check on `api` stays as it is.
 alter table upstream add column responses_api boolean not null default false;
+
+-- What a request of a non-token endpoint used in its own unit (search units, audio seconds,
+-- characters, images); 0 for token endpoints and where unknown.
+alter table usage_event add column units bigint not null default 0;
