@@ -7,5 +7,5 @@ use crate::openai_sdk::sdk_check;
 /// The package adds `/v1/messages` to the gateway's origin itself.
 #[tokio::test]
 async fn the_official_anthropic_python_package_works_against_the_gateway() {
-    sdk_check("anthropic_check.py", "").await;
+    sdk_check("anthropic_check.py", "", true).await;
 }

@@ -94,8 +94,9 @@ pub async fn sdk_gateway_with(
 }
 
 /// Runs `tests/sdk/<script>` against a fresh gateway (at `base_path` under its address) and
-/// asserts it passed and that the upstream only ever saw its own credential.
-pub async fn sdk_check(script: &str, base_path: &str) {
+/// asserts it passed and that each upstream only ever saw its own credential (and, with
+/// `uses_claude`, that the Anthropic one was used).
+pub async fn sdk_check(script: &str, base_path: &str, uses_claude: bool) {
     let python = python();
     let up = MockUpstream::start("alpha").await;
     let claude = MockAnthropic::start("claude").await;
@@ -130,7 +131,7 @@ pub async fn sdk_check(script: &str, base_path: &str) {
     );
     let seen = claude.received();
     assert!(
-        !seen.is_empty()
+        (!seen.is_empty() || !uses_claude)
             && seen
                 .iter()
                 .all(|r| r.header("x-api-key") == Some("sk-ant-up")
@@ -141,5 +142,10 @@ pub async fn sdk_check(script: &str, base_path: &str) {
 
 #[tokio::test]
 async fn the_official_openai_python_package_works_against_the_gateway() {
-    sdk_check("openai_check.py", "/v1").await;
+    sdk_check("openai_check.py", "/v1", true).await;
+}
+
+#[tokio::test]
+async fn the_official_cohere_python_package_reranks_through_the_gateway() {
+    sdk_check("cohere_check.py", "", false).await;
 }

@@ -116,6 +116,26 @@ try:
 except openai.BadRequestError as e:
     check(f"built-in tool: BadRequestError {e.message}", "web_search" in e.message)
 
+# Audio, images and moderations, passed through to the upstream.
+audio = bytes(range(256)) * 400
+transcript = client.audio.transcriptions.create(model=model, file=("talk.wav", audio))
+check(f"audio.transcriptions: {transcript.text}", transcript.text == f"heard {len(audio)} bytes")
+translated = client.audio.translations.create(model=model, file=("talk.wav", audio[:10]), response_format="text")
+check(f"audio.translations as text: {translated!r}", str(translated).strip() == "heard 10 bytes")
+speech_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"portcullis-speech-{os.getpid()}.mp3")
+with client.audio.speech.with_streaming_response.create(model=model, voice="alloy", input="Hello") as speech:
+    speech.stream_to_file(speech_path)
+with open(speech_path, "rb") as f:
+    spoken = f.read()
+os.remove(speech_path)
+check(f"audio.speech streamed to a file: {spoken!r}", spoken.startswith(b"ID3") and len(spoken) == 8)
+images = client.images.generate(model=model, prompt="a cat", n=2, response_format="b64_json")
+check(f"images.generate: {len(images.data)}", len(images.data) == 2 and images.data[0].b64_json)
+edited = client.images.edit(model=model, image=("cat.png", b"\x89PNG\r\n\x1a\n" * 8), prompt="a hat")
+check(f"images.edit: {len(edited.data)}", len(edited.data) == 1)
+moderation = client.moderations.create(model=model, input="hello")
+check(f"moderations.create: {moderation.results[0].flagged}", moderation.results[0].flagged is False)
+
 completion = client.completions.create(model=model, prompt="hi")
 check("completion", completion.usage.total_tokens > 0)
 
