@@ -149,6 +149,18 @@ impl Server {
         (status, body)
     }
 
+    /// A figure of the process's memory from `/proc/<pid>/status`, in KiB: `VmRSS` (now) or
+    /// `VmHWM` (the most it ever held).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let pid = self.child.id().expect("server still running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+    }
+
     /// Sends SIGTERM, as an orchestrator does, and returns the exit status and standard output.
     pub async fn stop(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().expect("server still running");

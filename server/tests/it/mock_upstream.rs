@@ -92,6 +92,8 @@ impl MockUpstream {
             .route("/v1/models", axum::routing::get(list_models))
             // vLLM's tokenizer sits at the server's root, beside `/v1`.
             .route("/tokenize", post(tokenize))
+            // Uploads as large as a long recording.
+            .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
