@@ -25,3 +25,8 @@ alter table upstream add column responses_api boolean not null default false;
 -- What a request of a non-token endpoint used in its own unit (search units, audio seconds,
 -- characters, images); 0 for token endpoints and where unknown.
 alter table usage_event add column units bigint not null default 0;
+
+-- What one unit of a non-token endpoint costs, in micro-units: an audio second, 1,000
+-- characters spoken, an image, a search unit (the model's endpoint says which). Null: unpriced.
+alter table model add column unit_price_micros bigint;
+alter table discovered_price add column unit_price_micros bigint;

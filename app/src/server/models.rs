@@ -39,6 +39,7 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
                 targets: mine,
                 input_price_micros: r.input_price_micros,
                 output_price_micros: r.output_price_micros,
+                unit_price_micros: r.unit_price_micros,
             }
         })
         .collect();
@@ -65,8 +66,9 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
                     health: Some(t.health.snapshot()),
                 })
                 .collect(),
-            input_price_micros: None,
-            output_price_micros: None,
+            input_price_micros: m.prices.input_micros,
+            output_price_micros: m.prices.output_micros,
+            unit_price_micros: m.prices.unit_micros,
         });
     }
     models.sort_by(|a, b| a.name.cmp(&b.name));
@@ -151,10 +153,15 @@ pub async fn update(
 
 /// Sets what a declared model costs (file-declared ones too: the file does not price models),
 /// which budgets charge from then on.
-fn check_prices(input: Option<i64>, output: Option<i64>) -> Result<(), CoreError> {
+fn check_prices(
+    input: Option<i64>,
+    output: Option<i64>,
+    unit: Option<i64>,
+) -> Result<(), CoreError> {
     for (field, price) in [
         ("input_price_micros", input),
         ("output_price_micros", output),
+        ("unit_price_micros", unit),
     ] {
         if price.is_some_and(|p| p < 0) {
             return Err(CoreError::invalid(
@@ -166,7 +173,7 @@ fn check_prices(input: Option<i64>, output: Option<i64>) -> Result<(), CoreError
     Ok(())
 }
 
-/// Prices a model that exists only because an upstream lists it (both `None`: unpriced again).
+/// Prices a model that exists only because an upstream lists it (all `None`: unpriced again).
 /// A declared model of the same name, now or later, carries its own prices instead.
 pub async fn set_discovered_prices(
     services: &Services,
@@ -174,8 +181,9 @@ pub async fn set_discovered_prices(
     name: &str,
     input_price_micros: Option<i64>,
     output_price_micros: Option<i64>,
+    unit_price_micros: Option<i64>,
 ) -> Result<(), CoreError> {
-    check_prices(input_price_micros, output_price_micros)?;
+    check_prices(input_price_micros, output_price_micros, unit_price_micros)?;
     let known = services.registry.model(name).is_some_and(|m| m.discovered);
     if !known {
         return Err(CoreError::NotFound("discovered model"));
@@ -185,6 +193,7 @@ pub async fn set_discovered_prices(
         name,
         input_price_micros,
         output_price_micros,
+        unit_price_micros,
         Utc::now(),
     )
     .await?;
@@ -193,6 +202,7 @@ pub async fn set_discovered_prices(
         .details(json!({
             "discovered": true,
             "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
+            "unit_price_micros": unit_price_micros,
         }));
     audit::record(&services.db, &event).await?;
     reload(services).await
@@ -204,13 +214,15 @@ pub async fn set_prices(
     model_id: &str,
     input_price_micros: Option<i64>,
     output_price_micros: Option<i64>,
+    unit_price_micros: Option<i64>,
 ) -> Result<ModelInfo, CoreError> {
-    check_prices(input_price_micros, output_price_micros)?;
+    check_prices(input_price_micros, output_price_micros, unit_price_micros)?;
     let found = db::models::set_prices(
         &services.db,
         model_id,
         input_price_micros,
         output_price_micros,
+        unit_price_micros,
         Utc::now(),
     )
     .await?;
@@ -221,6 +233,7 @@ pub async fn set_prices(
         .target("model", model_id)
         .details(json!({
             "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
+            "unit_price_micros": unit_price_micros,
         }));
     audit::record(&services.db, &event).await?;
     reload(services).await?;
@@ -264,6 +277,7 @@ async fn get(services: &Services, model_id: &str) -> Result<ModelInfo, CoreError
         targets,
         input_price_micros: r.input_price_micros,
         output_price_micros: r.output_price_micros,
+        unit_price_micros: r.unit_price_micros,
     })
 }
 

@@ -157,6 +157,10 @@ pub struct ModelInfo {
     /// The same, per million completion tokens.
     #[serde(default)]
     pub output_price_micros: Option<i64>,
+    /// The same, per unit of a non-token endpoint: an audio second transcribed, 1,000
+    /// characters spoken, an image, a search unit.
+    #[serde(default)]
+    pub unit_price_micros: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

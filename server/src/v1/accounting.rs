@@ -85,7 +85,8 @@ impl Accounting {
         event.estimated = estimated;
         event.cost_micros = self
             .prices
-            .cost(event.prompt_tokens, event.completion_tokens);
+            .cost(event.prompt_tokens, event.completion_tokens)
+            .saturating_add(self.prices.unit_cost(event.endpoint.unit(), event.units));
         self.reservation.settle(
             event.prompt_tokens.saturating_add(event.completion_tokens),
             event.cost_micros,

@@ -35,8 +35,8 @@ pub enum ApiError {
     )]
     Unpriced(String),
     #[error(
-        "the model `{model}` is measured here in {unit}, which have no price yet, and a spending \
-         limit applies to this key or its owner"
+        "the model `{model}` has no price per unit ({unit}), and a spending limit applies to this \
+         key or its owner; ask an administrator to set its unit price"
     )]
     UnitUnpriced { model: String, unit: &'static str },
     #[error("{0}")]

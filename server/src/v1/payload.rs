@@ -1,7 +1,7 @@
 //! What a `/v1` request carries to its upstream: a JSON body (rewritten in place, or
 //! translated), or a multipart upload spooled to disk ([`super::upload`]).
 
-use app::server::usage::{Endpoint, Tokens};
+use app::server::usage::{Endpoint, Tokens, Unit};
 use axum::http::header;
 use serde_json::Value;
 
@@ -96,6 +96,22 @@ impl Payload {
                 param: Some("input".into()),
             })?;
         Ok(i64::try_from(input).unwrap_or(i64::MAX))
+    }
+
+    /// The units the request is expected to use, reserved against spending limits until the
+    /// answer says: the characters to speak, the images asked for (`n`), one search; nothing
+    /// for audio to transcribe, whose length only the answer tells.
+    pub fn expected_units(&self, kind: Endpoint, asked: i64) -> i64 {
+        let n = match self {
+            Self::Json(r) => r.n,
+            Self::Upload(u) => u.field("n").and_then(|n| n.parse().ok()),
+        };
+        match kind.unit() {
+            Unit::Characters => asked,
+            Unit::Images => n.unwrap_or(1).clamp(1, 128),
+            Unit::SearchUnits => 1,
+            Unit::Tokens | Unit::PromptTokens | Unit::AudioSeconds => 0,
+        }
     }
 
     /// The request to a target reached through `exchange` that knows the model as

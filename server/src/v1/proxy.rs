@@ -175,18 +175,16 @@ async fn forward(
     let model = request.model().to_owned();
     let services = &state.services;
     let routed = route(services, who, &model, label)?;
-    // Usage of an unpriced model costs nothing: a spending limit would not hold on it. Nor
-    // would it on what is measured in units other than tokens, which have no prices yet.
-    if who.has_cost_budget() {
-        if !routed.prices.is_priced() {
-            return Err(ApiError::Unpriced(model));
-        }
-        if !matches!(kind.unit(), Unit::Tokens | Unit::PromptTokens) {
-            return Err(ApiError::UnitUnpriced {
+    // Usage of an unpriced model costs nothing: a spending limit would not hold on it, in
+    // tokens or in the endpoint's own unit.
+    if who.has_cost_budget() && !routed.prices.prices(kind.unit()) {
+        return Err(match kind.unit() {
+            Unit::Tokens | Unit::PromptTokens => ApiError::Unpriced(model),
+            unit => ApiError::UnitUnpriced {
                 model,
-                unit: kind.unit().name(),
-            });
-        }
+                unit: unit.name(),
+            },
+        });
     }
     let units_asked = request.requested_units(kind)?;
     let targets: Vec<_> = routed
@@ -218,7 +216,12 @@ async fn forward(
     };
     let prices = routed.prices;
     let estimate = request.estimate(kind, services.default_max_tokens);
-    let reservation = limits::admit(services, who, limits::demand(estimate, &prices)).await?;
+    let mut demand = limits::demand(estimate, &prices);
+    let units_expected = request.expected_units(kind, units_asked);
+    demand.cost_micros = demand
+        .cost_micros
+        .saturating_add(prices.unit_cost(kind.unit(), units_expected));
+    let reservation = limits::admit(services, who, demand).await?;
     let rate_headers = reservation.headers;
     let mut accounting = Accounting::new(services, reservation, prices, estimate);
     let streamed = request.streamed(kind);

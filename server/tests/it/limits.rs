@@ -476,3 +476,71 @@ async fn a_monthly_budget_is_charged_at_the_models_prices() {
         .await;
     assert_eq!(summary.body["cost_micros"], 2 * 203, "{}", summary.body);
 }
+
+#[tokio::test]
+async fn a_budget_charges_images_at_the_models_unit_price_and_refuses_them_unpriced() {
+    let up = MockUpstream::start("alpha").await;
+    let (app, key, _) = limited(
+        Backend::Sqlite,
+        &up,
+        json!({ "cost_per_month_micros": 1000 }),
+        GatewaySettings::default(),
+    )
+    .await;
+    let (_, admin) = app.admin().await;
+    let models = app.call("/api/models/list", json!({}), Some(&admin)).await;
+    let llama = models
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "llama")
+        .unwrap()
+        .clone();
+    let images = |n: u32| json!({ "model": "llama", "prompt": "a cat", "n": n }).to_string();
+    // Token prices only: images have no price, so a budget could not hold on them.
+    app.call(
+        "/api/models/set_prices",
+        json!({ "model_id": llama["model_id"], "input_price_micros": 1_000_000, "output_price_micros": 1_000_000 }),
+        Some(&admin),
+    )
+    .await;
+    let (status, _, text) =
+        post_with_headers(&app, "/v1/images/generations", &key, images(1)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(
+        text.contains("model_unpriced") && text.contains("unit price"),
+        "{text}"
+    );
+    assert!(up.received().is_empty());
+
+    let priced = app
+        .call(
+            "/api/models/set_prices",
+            json!({ "model_id": llama["model_id"], "input_price_micros": 0, "output_price_micros": 0, "unit_price_micros": 300 }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(priced.body["unit_price_micros"], 300, "{}", priced.body);
+    let (status, _, text) =
+        post_with_headers(&app, "/v1/images/generations", &key, images(2)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // 600 spent of 1,000: two more images (600) do not fit, one (300) does.
+    let (status, _, text) =
+        post_with_headers(&app, "/v1/images/generations", &key, images(2)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert!(text.contains("insufficient_quota"), "{text}");
+    let (status, _, _) = post_with_headers(&app, "/v1/images/generations", &key, images(1)).await;
+    assert_eq!(status, StatusCode::OK);
+    app.services.shutdown().await;
+    assert_eq!(
+        app.db
+            .scalar(
+                "select cast(sum(cost_micros) as bigint) from usage_event",
+                &[]
+            )
+            .await,
+        // The mock reports 5 + 50 tokens an answer too, at a price of 0.
+        600 + 300
+    );
+}

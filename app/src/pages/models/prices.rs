@@ -1,5 +1,5 @@
-//! A declared model's prices per million prompt and completion tokens, which usage costs and
-//! monthly budgets are computed from.
+//! A declared model's prices per million prompt and completion tokens, and per unit of a
+//! non-token endpoint, which usage costs and monthly budgets are computed from.
 
 use leptos::prelude::*;
 
@@ -20,6 +20,7 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
     let shown = |p: Option<i64>| p.map(money).unwrap_or_default();
     let input = RwSignal::new(shown(model.input_price_micros));
     let output = RwSignal::new(shown(model.output_price_micros));
+    let unit = RwSignal::new(shown(model.unit_price_micros));
     let error = RwSignal::new(None::<AppError>);
     let saved = RwSignal::new(None::<String>);
     let save = Action::new_local(move |_: &()| {
@@ -30,10 +31,15 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
                 parse_money(&output.get_untracked())
                     .map_err(|m| AppError::invalid("output_price", m))
                     .map(|o| (i, o))
+            })
+            .and_then(|(i, o)| {
+                parse_money(&unit.get_untracked())
+                    .map_err(|m| AppError::invalid("unit_price", m))
+                    .map(|u| (i, o, u))
             });
         async move {
-            let (i, o) = prices?;
-            call(|| set_model_prices(id.clone(), i, o)).await
+            let (i, o, u) = prices?;
+            call(|| set_model_prices(id.clone(), i, o, u)).await
         }
     });
     Effect::new(move |_| match save.value().get() {
@@ -55,6 +61,10 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
             </label>
             <label>"Completion, per 1M tokens"
                 <input type="text" inputmode="decimal" placeholder="unpriced" bind:value=output />
+            </label>
+            <label title="Per audio second transcribed, 1,000 characters spoken, image made or rerank search unit, as the model's endpoint measures it">
+                "Per unit (audio second, 1K characters, image, search)"
+                <input type="text" inputmode="decimal" placeholder="unpriced" bind:value=unit />
             </label>
             <button type="button" class="button subtle" disabled=move || save.pending().get()
                 on:click=move |_| { saved.set(None); save.dispatch(()); }>"Save prices"</button>

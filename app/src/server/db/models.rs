@@ -15,6 +15,7 @@ pub struct ModelRow {
     pub created_at: DateTime<Utc>,
     pub input_price_micros: Option<i64>,
     pub output_price_micros: Option<i64>,
+    pub unit_price_micros: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,7 +31,7 @@ pub struct TargetRow {
 
 pub async fn list(db: &Db) -> Result<Vec<ModelRow>, CoreError> {
     const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
-        output_price_micros from model order by name";
+        output_price_micros, unit_price_micros from model order by name";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)
         .await)?)
@@ -38,7 +39,7 @@ pub async fn list(db: &Db) -> Result<Vec<ModelRow>, CoreError> {
 
 pub async fn find(db: &Db, model_id: &str) -> Result<Option<ModelRow>, CoreError> {
     const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
-        output_price_micros from model where model_id = $1";
+        output_price_micros, unit_price_micros from model where model_id = $1";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .bind(model_id)
         .fetch_optional(pool)
@@ -171,21 +172,24 @@ pub async fn delete(db: &Db, model_id: &str) -> Result<bool, CoreError> {
     Ok(n == 1)
 }
 
-/// Sets a model's prices (per million tokens, in micro-units); false if there is no such model.
+/// Sets a model's prices (per million tokens and per unit, in micro-units); false if there is
+/// no such model.
 pub async fn set_prices(
     db: &Db,
     model_id: &str,
     input: Option<i64>,
     output: Option<i64>,
+    unit: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool, CoreError> {
     const SQL: &str = "update model set input_price_micros = $2, output_price_micros = $3, \
-        updated_at = $4 where model_id = $1";
+        updated_at = $4, unit_price_micros = $5 where model_id = $1";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(model_id)
         .bind(input)
         .bind(output)
         .bind(now)
+        .bind(unit)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

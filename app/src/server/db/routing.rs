@@ -48,12 +48,14 @@ pub struct TargetRow {
     pub weight: i64,
     pub input_price_micros: Option<i64>,
     pub output_price_micros: Option<i64>,
+    pub unit_price_micros: Option<i64>,
 }
 
 /// Enabled targets of enabled models, by model then target.
 pub async fn enabled_targets(db: &Db) -> Result<Vec<TargetRow>, CoreError> {
     const SQL: &str = "select m.name as model, m.created_at, t.target_id, t.upstream_id, \
-        t.upstream_model, t.weight, m.input_price_micros, m.output_price_micros \
+        t.upstream_model, t.weight, m.input_price_micros, m.output_price_micros, \
+        m.unit_price_micros \
         from model m join model_target t on t.model_id = m.model_id \
         where m.enabled and t.enabled order by m.name, t.target_id";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
@@ -86,30 +88,33 @@ pub async fn discovered(db: &Db) -> Result<Vec<DiscoveredRow>, CoreError> {
         .await)?)
 }
 
-/// Prices set for discovered models: (name, input, output).
+/// Prices set for discovered models: (name, input, output, unit).
 pub async fn discovered_prices(
     db: &Db,
-) -> Result<Vec<(String, Option<i64>, Option<i64>)>, CoreError> {
-    const SQL: &str = "select name, input_price_micros, output_price_micros from discovered_price";
+) -> Result<Vec<(String, Option<i64>, Option<i64>, Option<i64>)>, CoreError> {
+    const SQL: &str = "select name, input_price_micros, output_price_micros, unit_price_micros \
+        from discovered_price";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)
         .await)?)
 }
 
-/// Sets (or, with both `None`, removes) a discovered model's prices.
+/// Sets (or, with every price `None`, removes) a discovered model's prices.
 pub async fn set_discovered_price(
     db: &Db,
     name: &str,
     input: Option<i64>,
     output: Option<i64>,
+    unit: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     const UPSERT: &str = "insert into discovered_price (name, input_price_micros, \
-        output_price_micros, updated_at) values ($1, $2, $3, $4) on conflict (name) do update \
-        set input_price_micros = excluded.input_price_micros, \
-        output_price_micros = excluded.output_price_micros, updated_at = excluded.updated_at";
+        output_price_micros, unit_price_micros, updated_at) values ($1, $2, $3, $5, $4) \
+        on conflict (name) do update set input_price_micros = excluded.input_price_micros, \
+        output_price_micros = excluded.output_price_micros, \
+        unit_price_micros = excluded.unit_price_micros, updated_at = excluded.updated_at";
     const DELETE: &str = "delete from discovered_price where name = $1";
-    if input.is_none() && output.is_none() {
+    if input.is_none() && output.is_none() && unit.is_none() {
         on_pool!(db, |pool| sqlx::query(DELETE)
             .bind(name)
             .execute(pool)
@@ -121,6 +126,7 @@ pub async fn set_discovered_price(
             .bind(input)
             .bind(output)
             .bind(now)
+            .bind(unit)
             .execute(pool)
             .await
             .map(drop))?;

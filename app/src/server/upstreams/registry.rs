@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rand::RngExt;
 
 use super::{health::Health, upstream::Upstream};
-use crate::server::{CoreError, Db, db::routing, secrets::Keyring};
+use crate::server::{CoreError, Db, db::routing, secrets::Keyring, usage::Unit};
 
 #[derive(Debug)]
 pub struct Target {
@@ -68,12 +68,38 @@ pub struct Model {
 pub struct Prices {
     pub input_micros: Option<i64>,
     pub output_micros: Option<i64>,
+    /// Per unit of a non-token endpoint (see [`Self::unit_cost`]).
+    pub unit_micros: Option<i64>,
 }
 
 impl Prices {
     /// Whether any price is set: usage of an unpriced model costs nothing.
     pub fn is_priced(&self) -> bool {
-        self.input_micros.is_some() || self.output_micros.is_some()
+        self.input_micros.is_some() || self.output_micros.is_some() || self.unit_micros.is_some()
+    }
+
+    /// Whether usage measured in `unit` has a price.
+    pub fn prices(&self, unit: Unit) -> bool {
+        match unit {
+            Unit::Tokens | Unit::PromptTokens => {
+                self.input_micros.is_some() || self.output_micros.is_some()
+            }
+            _ => self.unit_micros.is_some(),
+        }
+    }
+
+    /// What `units` of `unit` cost: the unit price per audio second, image or search unit, and
+    /// per 1,000 characters of speech (rounded up to a whole micro-unit). Tokens are priced by
+    /// [`Self::cost`].
+    pub fn unit_cost(&self, unit: Unit, units: i64) -> i64 {
+        let price = i128::from(self.unit_micros.unwrap_or(0).max(0));
+        let units = i128::from(units.max(0));
+        let total = match unit {
+            Unit::Tokens | Unit::PromptTokens => 0,
+            Unit::Characters => (units * price + 999) / 1000,
+            Unit::AudioSeconds | Unit::Images | Unit::SearchUnits => units * price,
+        };
+        i64::try_from(total).unwrap_or(i64::MAX)
     }
 
     /// What `prompt` and `completion` tokens cost, rounded up to a whole micro-unit.
@@ -127,10 +153,11 @@ impl Registry {
         let discovered_prices: HashMap<String, Prices> = routing::discovered_prices(db)
             .await?
             .into_iter()
-            .map(|(name, input_micros, output_micros)| {
+            .map(|(name, input_micros, output_micros, unit_micros)| {
                 let prices = Prices {
                     input_micros,
                     output_micros,
+                    unit_micros,
                 };
                 (name, prices)
             })
@@ -193,6 +220,7 @@ impl Registry {
                     prices: Prices {
                         input_micros: r.input_price_micros,
                         output_micros: r.output_price_micros,
+                        unit_micros: r.unit_price_micros,
                     },
                 })
                 .targets
