@@ -1,5 +1,6 @@
 //! Usage: requests and tokens over time, top models, single requests, CSV export. Users see
-//! their own; administrators anyone's, filtered by user, key, model and period.
+//! their own; administrators anyone's, filtered by user, key, model and period, and single
+//! requests by endpoint.
 
 use chrono::Utc;
 use leptos::prelude::*;
@@ -19,7 +20,7 @@ use crate::{
         users::list_users,
     },
     session::use_session,
-    types::{UsageFilter, UsageSummary},
+    types::{ENDPOINTS, UsageFilter, UsageSummary},
 };
 
 const PAGE: i64 = 50;
@@ -39,6 +40,7 @@ fn UsageBody() -> impl IntoView {
     let user = RwSignal::new(String::new());
     let key = RwSignal::new(String::new());
     let model = RwSignal::new(String::new());
+    let endpoint = RwSignal::new(String::new());
     let days = RwSignal::new("7".to_owned());
     let offset = RwSignal::new(0_i64);
     let error = RwSignal::new(None::<AppError>);
@@ -46,11 +48,16 @@ fn UsageBody() -> impl IntoView {
         user_id: Some(user.get()).filter(|u| !u.is_empty()),
         api_key_id: Some(key.get()).filter(|k| !k.is_empty()),
         model: Some(model.get()).filter(|m| !m.is_empty()),
+        endpoint: Some(endpoint.get()).filter(|e| !e.is_empty()),
         since: range::since(&days.get(), Utc::now()),
         until: None,
     });
     let summary = LocalResource::new(move || {
-        let f = filter.get();
+        // The totals are kept per model, not per endpoint: the endpoint filters requests only.
+        let f = UsageFilter {
+            endpoint: None,
+            ..filter.get()
+        };
         async move { call(|| get_usage_summary(f.clone())).await }
     });
     let events = LocalResource::new(move || {
@@ -129,7 +136,15 @@ fn UsageBody() -> impl IntoView {
             }}
         </section>
         <section class="card">
-            <h2>"Requests"</h2>
+            <div class="card-head">
+                <h2>"Requests"</h2>
+                <label class="inline">"Endpoint "
+                    <select on:change=move |ev| { endpoint.set(event_target_value(&ev)); offset.set(0); }>
+                        <option value="">"Any"</option>
+                        {ENDPOINTS.iter().map(|e| view! { <option value=*e>{*e}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
             {move || match events.get() {
                 None => view! { <Loading /> }.into_any(),
                 Some(Err(e)) => view! { <ErrorNotice error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
@@ -147,6 +162,7 @@ fn UsageBody() -> impl IntoView {
                                     <th scope="col">"Endpoint"</th>
                                     <th scope="col">"Status"</th>
                                     <th scope="col">"Tokens in / out"</th>
+                                    <th scope="col">"Units"</th>
                                     <th scope="col">"Time"</th>
                                 </tr></thead>
                                 <tbody>
@@ -159,6 +175,7 @@ fn UsageBody() -> impl IntoView {
                                             <td>{format!("{}{}", e.endpoint, if e.streamed { " (streamed)" } else { "" })}</td>
                                             <td>{format!("{} {}", e.status, e.outcome.replace('_', " "))}</td>
                                             <td>{format!("{} / {}", count(e.prompt_tokens), count(e.completion_tokens))}</td>
+                                            <td>{if e.unit.is_empty() { "—".to_owned() } else { format!("{} {}", count(e.units), e.unit) }}</td>
                                             <td>{format!("{} ms", e.total_ms)}</td>
                                         </tr>
                                     }).collect_view()}

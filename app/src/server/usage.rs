@@ -59,6 +59,28 @@ impl Unit {
 }
 
 impl Endpoint {
+    /// Every endpoint, in code order.
+    pub const ALL: [Self; 13] = [
+        Self::ChatCompletions,
+        Self::Completions,
+        Self::Embeddings,
+        Self::Messages,
+        Self::Responses,
+        Self::Rerank,
+        Self::AudioTranscriptions,
+        Self::AudioTranslations,
+        Self::AudioSpeech,
+        Self::ImagesGenerations,
+        Self::ImagesEdits,
+        Self::ImagesVariations,
+        Self::Moderations,
+    ];
+
+    /// The endpoint called `name` ([`Self::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+
     /// The path under `/v1`, as clients call it and metrics label it.
     pub fn name(self) -> &'static str {
         match self {
@@ -168,4 +190,20 @@ pub struct Tokens {
     pub prompt_tokens: i64,
     #[serde(default)]
     pub completion_tokens: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_round_trips_and_the_web_app_lists_them_all() {
+        for (i, e) in Endpoint::ALL.into_iter().enumerate() {
+            assert_eq!(Endpoint::from_code(e as i32), Some(e));
+            assert_eq!(e as usize, i + 1);
+            assert_eq!(Endpoint::from_name(e.name()), Some(e));
+        }
+        let names: Vec<_> = Endpoint::ALL.iter().map(|e| e.name()).collect();
+        assert_eq!(names, crate::types::ENDPOINTS);
+    }
 }

@@ -10,6 +10,10 @@ pub struct UsageFilter {
     pub api_key_id: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
+    /// One of [`ENDPOINTS`]. Filters single requests only: the totals over time are kept per
+    /// model, not per endpoint.
+    #[serde(default)]
+    pub endpoint: Option<String>,
     /// Defaults to seven days before `until`.
     #[serde(default)]
     pub since: Option<DateTime<Utc>>,
@@ -55,6 +59,23 @@ pub struct ModelUsage {
     pub tokens: i64,
 }
 
+/// The `/v1` endpoints usage is recorded under, as the usage table names them.
+pub const ENDPOINTS: [&str; 13] = [
+    "chat/completions",
+    "completions",
+    "embeddings",
+    "messages",
+    "responses",
+    "rerank",
+    "audio/transcriptions",
+    "audio/translations",
+    "audio/speech",
+    "images/generations",
+    "images/edits",
+    "images/variations",
+    "moderations",
+];
+
 /// One `/v1` request, as the usage table shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageEventInfo {
@@ -65,7 +86,7 @@ pub struct UsageEventInfo {
     pub api_key_id: Option<String>,
     pub key_name: Option<String>,
     pub model: String,
-    /// `chat/completions`, `completions` or `embeddings`.
+    /// One of [`ENDPOINTS`].
     pub endpoint: String,
     pub status: i32,
     /// `completed`, `upstream_error`, `client_cancelled` or `unreachable`.
@@ -77,6 +98,12 @@ pub struct UsageEventInfo {
     pub ttfb_ms: Option<i64>,
     #[serde(default)]
     pub cost_micros: i64,
+    /// What it used in its endpoint's own unit, when that is not tokens.
+    #[serde(default)]
+    pub units: i64,
+    /// That unit (`audio seconds`, `characters`, `images`, `search units`); empty for tokens.
+    #[serde(default)]
+    pub unit: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,7 +118,44 @@ async fn speech_streams_back_as_it_is_made_and_counts_characters() {
     assert_eq!(headers["content-type"], "audio/mpeg");
     assert_eq!(text.as_bytes(), SPEECH);
     assert_eq!(up.received()[0].body["model"], "upstream-llama");
-    assert_eq!(events(&app).await, vec![(9, 0, 0, 12)]);
+    let chat = json!({ "model": "llama", "messages": [{ "role": "user", "content": "hi" }] });
+    let (status, _, _) =
+        post_with_headers(&app, "/v1/chat/completions", &key, chat.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events(&app).await, vec![(9, 0, 0, 12), (1, 3, 4, 0)]);
+
+    // The usage page's request list, by endpoint, with each request's units.
+    let (pat, _) = app.login("pat", "pat's long password").await;
+    let page = app
+        .call(
+            "/api/usage/events",
+            json!({ "endpoint": "audio/speech" }),
+            Some(&pat),
+        )
+        .await;
+    assert_eq!(page.body["total"], 1, "{}", page.body);
+    let spoken = &page.body["events"][0];
+    assert_eq!(spoken["endpoint"], "audio/speech");
+    assert_eq!(
+        (spoken["units"].clone(), spoken["unit"].clone()),
+        (json!(12), json!("characters"))
+    );
+    let all = app.call("/api/usage/events", json!({}), Some(&pat)).await;
+    assert_eq!(all.body["total"], 2);
+    assert_eq!(all.body["events"][0]["unit"], "", "tokens need no unit");
+    app.call(
+        "/api/usage/events",
+        json!({ "endpoint": "nonsense" }),
+        Some(&pat),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid");
+    let csv = app.call("/api/usage/export", json!({}), Some(&pat)).await;
+    assert!(
+        csv.body.as_str().unwrap().contains(",12,characters,"),
+        "{}",
+        csv.body
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,8 @@ pub struct Filter<'a> {
     pub user_id: Option<&'a str>,
     pub api_key_id: Option<&'a str>,
     pub model: Option<&'a str>,
+    /// Single requests only (the rollups keep no endpoint).
+    pub endpoint: Option<i32>,
 }
 
 macro_rules! where_rollup {
@@ -103,12 +105,14 @@ pub struct EventRow {
     pub total_ms: i64,
     pub ttfb_ms: Option<i64>,
     pub cost_micros: i64,
+    pub units: i64,
 }
 
 macro_rules! where_events {
     () => {
         " where e.created_ms >= $1 and e.created_ms < $2 and ($3 is null or e.user_id = $3) \
-         and ($4 is null or e.api_key_id = $4) and ($5 is null or e.model = $5) "
+         and ($4 is null or e.api_key_id = $4) and ($5 is null or e.model = $5) \
+         and ($6 is null or e.endpoint = $6) "
     };
 }
 
@@ -122,11 +126,11 @@ pub async fn events(
     const ROWS: &str = concat!(
         "select e.created_ms, e.user_id, u.username, e.api_key_id, k.name as key_name, e.model, \
          e.endpoint, e.status, e.outcome, e.streamed, e.prompt_tokens, e.completion_tokens, \
-         e.total_ms, e.ttfb_ms, e.cost_micros from usage_event e \
+         e.total_ms, e.ttfb_ms, e.cost_micros, e.units from usage_event e \
          left join app_user u on u.user_id = e.user_id \
          left join api_key k on k.api_key_id = e.api_key_id",
         where_events!(),
-        "order by e.created_ms desc, e.usage_event_id desc limit $6 offset $7"
+        "order by e.created_ms desc, e.usage_event_id desc limit $7 offset $8"
     );
     const COUNT: &str = concat!("select count(*) from usage_event e", where_events!());
     Ok(on_pool!(db, |pool| async {
@@ -136,6 +140,7 @@ pub async fn events(
             .bind(f.user_id)
             .bind(f.api_key_id)
             .bind(f.model)
+            .bind(f.endpoint)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
@@ -146,6 +151,7 @@ pub async fn events(
             .bind(f.user_id)
             .bind(f.api_key_id)
             .bind(f.model)
+            .bind(f.endpoint)
             .fetch_one(pool)
             .await?;
         Ok::<_, sqlx::Error>((rows, total))

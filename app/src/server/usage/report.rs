@@ -9,7 +9,7 @@ use crate::server::{
     auth::CurrentUser,
     dates,
     db::usage_report::{self, Filter, at},
-    usage::Endpoint,
+    usage::{Endpoint, Unit},
 };
 use crate::types::{
     ModelUsage, Role, UsageEventInfo, UsageFilter, UsagePage, UsagePoint, UsageSummary,
@@ -30,6 +30,7 @@ struct Resolved {
     user_id: Option<String>,
     api_key_id: Option<String>,
     model: Option<String>,
+    endpoint: Option<Endpoint>,
 }
 
 impl Resolved {
@@ -40,6 +41,7 @@ impl Resolved {
             user_id: self.user_id.as_deref(),
             api_key_id: self.api_key_id.as_deref(),
             model: self.model.as_deref(),
+            endpoint: self.endpoint.map(|e| e as i32),
         }
     }
 }
@@ -68,12 +70,22 @@ fn resolve(caller: &CurrentUser, f: &UsageFilter) -> Result<Resolved, CoreError>
         ));
     }
     let some = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let endpoint = match some(&f.endpoint) {
+        None => None,
+        Some(name) => Some(Endpoint::from_name(&name).ok_or_else(|| {
+            CoreError::invalid(
+                "endpoint",
+                format!("`{name}` is not an endpoint usage is kept for"),
+            )
+        })?),
+    };
     Ok(Resolved {
         since,
         until,
         user_id,
         api_key_id: some(&f.api_key_id),
         model: some(&f.model),
+        endpoint,
     })
 }
 
@@ -155,7 +167,7 @@ pub async fn export(
     let r = resolve(caller, f)?;
     let (rows, _) = usage_report::events(&services.db, &r.bind(), EXPORT_LIMIT, 0).await?;
     let mut csv = String::from(
-        "time,user,key,model,endpoint,status,outcome,streamed,prompt_tokens,completion_tokens,cost,total_ms,ttfb_ms\n",
+        "time,user,key,model,endpoint,status,outcome,streamed,prompt_tokens,completion_tokens,units,unit,cost,total_ms,ttfb_ms\n",
     );
     for e in rows.into_iter().map(to_info) {
         let fields = [
@@ -169,6 +181,8 @@ pub async fn export(
             e.streamed.to_string(),
             e.prompt_tokens.to_string(),
             e.completion_tokens.to_string(),
+            e.units.to_string(),
+            e.unit,
             money(e.cost_micros),
             e.total_ms.to_string(),
             e.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
@@ -219,5 +233,11 @@ fn to_info(e: usage_report::EventRow) -> UsageEventInfo {
         total_ms: e.total_ms,
         ttfb_ms: e.ttfb_ms,
         cost_micros: e.cost_micros,
+        units: e.units,
+        unit: Endpoint::from_code(e.endpoint)
+            .map(Endpoint::unit)
+            .filter(|u| !matches!(u, Unit::Tokens | Unit::PromptTokens))
+            .map_or("", Unit::name)
+            .to_owned(),
     }
 }
