@@ -30,3 +30,7 @@ alter table usage_event add column units bigint not null default 0;
 -- characters spoken, an image, a search unit (the model's endpoint says which). Null: unpriced.
 alter table model add column unit_price_micros bigint;
 alter table discovered_price add column unit_price_micros bigint;
+
+-- Further paths clients may call on this upstream through the gateway, under a key (vLLM's
+-- /tokenize, /v1/score…), as a JSON list; null: none.
+alter table upstream add column extra_paths text;

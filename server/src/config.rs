@@ -55,6 +55,10 @@ pub struct FileUpstream {
     /// Offer every model the upstream lists at its own `/models`.
     #[serde(default)]
     pub discover_models: bool,
+    /// Further paths clients may call on it through the gateway, under a key
+    /// (`["/tokenize", "/v1/score"]`).
+    #[serde(default)]
+    pub extra_paths: Vec<String>,
 }
 
 /// A secret the file points to: an environment variable or a file, never the file itself.
@@ -116,6 +120,7 @@ impl FileUpstream {
                 .idle_timeout
                 .unwrap_or(app::server::upstreams::upstream::DEFAULT_IDLE_TIMEOUT),
             discover_models: self.discover_models,
+            extra_paths: self.extra_paths.clone(),
         })
     }
 }

@@ -68,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1::router(state.clone()))
         .merge(v1::rerank_aliases(state.clone()))
         .merge(site)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            v1::extra::intercept,
+        ))
         // Headers every response carries unless its handler set its own.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

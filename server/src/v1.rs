@@ -8,6 +8,7 @@ pub mod bearer_cache;
 pub mod body;
 pub mod error;
 pub mod exchange;
+pub mod extra;
 pub mod limits;
 pub mod measure;
 pub mod media;
@@ -25,8 +26,9 @@ mod properties;
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, OriginalUri, Request, State},
     middleware,
+    response::{IntoResponse, Response},
     routing::{any, get, post},
 };
 
@@ -73,7 +75,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/models", get(models::list))
         .route("/models/{*id}", get(models::get))
-        .fallback(not_found)
+        .fallback(fallback)
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .merge(anthropic)
         .layer(middleware::from_fn_with_state(state, metrics::track))
@@ -93,4 +95,18 @@ pub fn rerank_aliases(state: AppState) -> Router<AppState> {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("this endpoint does not exist".into())
+}
+
+/// A path no route took: an upstream's declared path ([`extra`]), or not found.
+async fn fallback(
+    State(state): State<AppState>,
+    OriginalUri(original): OriginalUri,
+    mut req: Request,
+) -> Response {
+    // Nested under `/v1`, the request's own URI lost the prefix the client called.
+    *req.uri_mut() = original;
+    if extra::claims(&state, &req) {
+        return extra::serve(state, req).await;
+    }
+    not_found().await.into_response()
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod health;
 pub mod manage;
+pub mod paths;
 pub mod read;
 pub mod registry;
 pub mod upstream;

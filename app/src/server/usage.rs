@@ -27,6 +27,8 @@ pub enum Endpoint {
     ImagesEdits = 11,
     ImagesVariations = 12,
     Moderations = 13,
+    /// A further path an upstream declares (`/tokenize`, `/v1/score`…).
+    Passthrough = 14,
 }
 
 /// What a request of an endpoint is measured in, beside any tokens its upstream reports.
@@ -44,6 +46,8 @@ pub enum Unit {
     Characters,
     /// Images made.
     Images,
+    /// Requests, for paths whose answers are not known here.
+    Requests,
 }
 
 impl Unit {
@@ -54,13 +58,14 @@ impl Unit {
             Self::AudioSeconds => "audio seconds",
             Self::Characters => "characters",
             Self::Images => "images",
+            Self::Requests => "requests",
         }
     }
 }
 
 impl Endpoint {
     /// Every endpoint, in code order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::ChatCompletions,
         Self::Completions,
         Self::Embeddings,
@@ -74,6 +79,7 @@ impl Endpoint {
         Self::ImagesEdits,
         Self::ImagesVariations,
         Self::Moderations,
+        Self::Passthrough,
     ];
 
     /// The endpoint called `name` ([`Self::name`]).
@@ -97,6 +103,7 @@ impl Endpoint {
             Self::ImagesEdits => "images/edits",
             Self::ImagesVariations => "images/variations",
             Self::Moderations => "moderations",
+            Self::Passthrough => "passthrough",
         }
     }
 
@@ -111,6 +118,7 @@ impl Endpoint {
             Self::AudioTranscriptions | Self::AudioTranslations => Unit::AudioSeconds,
             Self::AudioSpeech => Unit::Characters,
             Self::ImagesGenerations | Self::ImagesEdits | Self::ImagesVariations => Unit::Images,
+            Self::Passthrough => Unit::Requests,
         }
     }
 
@@ -141,6 +149,7 @@ impl Endpoint {
             11 => Self::ImagesEdits,
             12 => Self::ImagesVariations,
             13 => Self::Moderations,
+            14 => Self::Passthrough,
             _ => return None,
         })
     }

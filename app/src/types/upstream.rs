@@ -66,6 +66,9 @@ pub struct UpstreamInfo {
     pub discover_models: bool,
     pub enabled: bool,
     pub source: Source,
+    /// Further paths clients may call on it through the gateway (`/tokenize`, `/v1/score`…).
+    #[serde(default)]
+    pub extra_paths: Vec<String>,
     /// What discovery last found at the upstream's `/models`.
     pub discovered_models: Vec<String>,
     pub discovered_at: Option<DateTime<Utc>>,
@@ -96,6 +99,9 @@ pub struct NewUpstream {
     pub discover_models: bool,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// Further paths clients may call on it through the gateway, under a key.
+    #[serde(default)]
+    pub extra_paths: Vec<String>,
 }
 
 /// Changes to an upstream; absent fields stay as they are.
@@ -120,6 +126,9 @@ pub struct UpstreamChanges {
     pub discover_models: Option<bool>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// Replaces every extra path.
+    #[serde(default)]
+    pub extra_paths: Option<Vec<String>>,
 }
 
 /// `{"set": "…"}` or `"remove"`.

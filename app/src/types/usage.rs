@@ -60,7 +60,7 @@ pub struct ModelUsage {
 }
 
 /// The `/v1` endpoints usage is recorded under, as the usage table names them.
-pub const ENDPOINTS: [&str; 13] = [
+pub const ENDPOINTS: [&str; 14] = [
     "chat/completions",
     "completions",
     "embeddings",
@@ -74,6 +74,7 @@ pub const ENDPOINTS: [&str; 13] = [
     "images/edits",
     "images/variations",
     "moderations",
+    "passthrough",
 ];
 
 /// One `/v1` request, as the usage table shows it.

@@ -22,12 +22,14 @@ const BYTES_PER_TOKEN: usize = 4;
 /// What a request may use: its prompt, estimated from the body's size, and the most its answer
 /// may take (`max_completion_tokens` or `max_tokens`, times `n`; else `default_max_tokens`).
 /// Endpoints that answer no text take only the prompt; those measured in other units (audio,
-/// images) no tokens at all until their upstream reports some.
+/// images, requests on declared paths) no tokens at all until their upstream reports some.
 pub fn estimate(request: &ProxyRequest, endpoint: Endpoint, default_max_tokens: i64) -> Tokens {
     let prompt = i64::try_from(request.body_len().div_ceil(BYTES_PER_TOKEN)).unwrap_or(i64::MAX);
     let answer = match endpoint.unit() {
         Unit::PromptTokens | Unit::SearchUnits => 0,
-        Unit::AudioSeconds | Unit::Characters | Unit::Images => return Tokens::default(),
+        Unit::AudioSeconds | Unit::Characters | Unit::Images | Unit::Requests => {
+            return Tokens::default();
+        }
         Unit::Tokens => {
             // Each API's own field: the one its upstream will obey.
             let asked = match endpoint {

@@ -57,8 +57,12 @@ fn seconds(s: f64) -> i64 {
 /// What the whole answer `body` of a `kind` request reports.
 pub fn answer(kind: Endpoint, body: &[u8]) -> Measured {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        // Text, SRT or VTT transcripts carry no figures.
-        return Measured::default();
+        // Text, SRT or VTT transcripts carry no figures; a request is a request.
+        let units = i64::from(kind.unit() == Unit::Requests);
+        return Measured {
+            tokens: None,
+            units,
+        };
     };
     let usage = v
         .get("usage")
@@ -81,6 +85,7 @@ pub fn answer(kind: Endpoint, body: &[u8]) -> Measured {
             .pointer("/meta/billed_units/search_units")
             .and_then(Value::as_i64)
             .unwrap_or(1),
+        Unit::Requests => 1,
         Unit::Tokens | Unit::PromptTokens | Unit::Characters => 0,
     };
     Measured { tokens, units }

@@ -109,7 +109,7 @@ impl Payload {
         match kind.unit() {
             Unit::Characters => asked,
             Unit::Images => n.unwrap_or(1).clamp(1, 128),
-            Unit::SearchUnits => 1,
+            Unit::SearchUnits | Unit::Requests => 1,
             Unit::Tokens | Unit::PromptTokens | Unit::AudioSeconds => 0,
         }
     }

@@ -74,13 +74,24 @@ pub async fn embeddings(
 #[derive(Debug, Clone)]
 pub struct ModelLabel(pub String);
 
-/// The client's headers that an upstream of the client's own API receives: Anthropic's
-/// version and beta headers, which say how the body is to be read.
-pub struct Passed(HeaderMap);
+/// What of the client's request passes to the upstream beside its body: Anthropic's version
+/// and beta headers (which say how the body is to be read) to an upstream of the client's own
+/// API, and, for a declared extra path, that path.
+pub struct Passed(HeaderMap, Option<String>);
 
 impl Passed {
     pub fn none() -> Self {
-        Self(HeaderMap::new())
+        Self(HeaderMap::new(), None)
+    }
+
+    /// For a path upstreams declare ([`app::server::upstreams::paths`]), called as it came.
+    pub fn path(path: &str) -> Self {
+        Self(HeaderMap::new(), Some(path.to_owned()))
+    }
+
+    /// The declared path the request was made to, if it was.
+    pub fn extra_path(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     pub fn anthropic(client: &HeaderMap) -> Self {
@@ -90,7 +101,7 @@ impl Passed {
                 headers.insert(name, v.clone());
             }
         }
-        Self(headers)
+        Self(headers, None)
     }
 
     pub fn headers(&self) -> &HeaderMap {
@@ -190,8 +201,19 @@ async fn forward(
     let targets: Vec<_> = routed
         .ordered()
         .into_iter()
+        .filter(|t| {
+            passed
+                .extra_path()
+                .is_none_or(|p| t.upstream.extra_paths.iter().any(|d| d == p))
+        })
         .filter_map(|t| Some((Exchange::between(kind, t.upstream.api)?, t)))
         .collect();
+    if let (Some(path), true) = (passed.extra_path(), targets.is_empty()) {
+        return Err(ApiError::BadRequest {
+            message: format!("the model `{model}` is not served where `{path}` is"),
+            param: Some("model".into()),
+        });
+    }
     if targets.is_empty() {
         return Err(ApiError::BadRequest {
             message: format!(
@@ -250,7 +272,13 @@ async fn forward(
     for (exchange, target) in targets {
         last_target = Some(target.target_id.clone());
         let upstream = &target.upstream;
-        let mut req = upstream.request(reqwest::Method::POST, exchange.path(kind));
+        let mut req = match passed.extra_path() {
+            // Declared at the server's root, as the client called it here.
+            Some(path) => {
+                upstream.root_request(reqwest::Method::POST, path.trim_start_matches('/'))
+            }
+            None => upstream.request(reqwest::Method::POST, exchange.path(kind)),
+        };
         if exchange == Exchange::Direct && !passed.headers().is_empty() {
             req = req.headers(passed.headers().clone());
         }

@@ -315,3 +315,81 @@ async fn ten_large_uploads_at_once_leave_memory_flat() {
         "resident memory grew by {grown_mib} MiB for ten 25 MiB uploads"
     );
 }
+
+#[tokio::test]
+async fn declared_extra_paths_reach_their_upstream_under_a_key_and_nothing_else_does() {
+    let up = MockUpstream::start("alpha").await;
+    let (app, pat_key) = gateway(&[&up]).await;
+    let (_, admin) = app.admin().await;
+    let refused = app
+        .call(
+            "/api/upstreams/create",
+            json!({ "name": "bad", "base_url": up.base_url, "extra_paths": ["/v1/chat/completions"] }),
+            Some(&admin),
+        )
+        .await;
+    refused.assert_error(StatusCode::BAD_REQUEST, "invalid");
+    let created = app
+        .call(
+            "/api/upstreams/create",
+            json!({ "name": "scorer-host", "base_url": up.base_url, "extra_paths": ["/tokenize", "/v1/score"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        created.body["extra_paths"],
+        json!(["/tokenize", "/v1/score"]),
+        "{}",
+        created.body
+    );
+    let model = app
+        .call(
+            "/api/models/create",
+            json!({ "name": "scorer", "targets": [{ "upstream_id": created.body["upstream_id"] }] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(model.status, StatusCode::OK, "{}", model.body);
+    let key = app
+        .call(
+            "/api/keys/create",
+            json!({ "name": "admin's" }),
+            Some(&admin),
+        )
+        .await
+        .str("secret");
+
+    let body = |model: &str| json!({ "model": model, "prompt": "hi" }).to_string();
+    let (status, _, text) = post_with_headers(&app, "/tokenize", &key, body("scorer")).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, _, text) = post_with_headers(&app, "/v1/score", &key, body("scorer")).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["data"][0]["score"],
+        0.5
+    );
+    let sent = up.received();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        (sent[0].path.as_str(), sent[1].path.as_str()),
+        ("/tokenize", "/v1/score")
+    );
+    assert_eq!(sent[0].body["model"], "scorer");
+
+    // A key whose models do not include it, a model not served there, no model, no key, an
+    // undeclared path: refused, and nothing reaches the upstream.
+    let (status, _, _) = post_with_headers(&app, "/tokenize", &pat_key, body("scorer")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, text) = post_with_headers(&app, "/tokenize", &key, body("llama")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let (status, _, _) = post_with_headers(&app, "/tokenize", &key, "{}".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = post_with_headers(&app, "/tokenize", "sk-pc-wrong", body("scorer")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for path in ["/detokenize", "/v1/pooling"] {
+        let (status, _, _) = post_with_headers(&app, path, &key, body("scorer")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(up.received().len(), 2);
+    assert_eq!(events(&app).await, vec![(14, 0, 0, 1), (14, 7, 0, 1)]);
+}

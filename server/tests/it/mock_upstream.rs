@@ -89,6 +89,7 @@ impl MockUpstream {
             .route("/v1/images/edits", post(answer))
             .route("/v1/images/variations", post(answer))
             .route("/v1/moderations", post(answer))
+            .route("/v1/score", post(answer))
             .route("/v1/models", axum::routing::get(list_models))
             // vLLM's tokenizer sits at the server's root, beside `/v1`.
             .route("/tokenize", post(tokenize))
@@ -304,6 +305,14 @@ async fn answer(
             return crate::mock_media::images(n);
         }
         "/v1/moderations" => return crate::mock_media::moderations(&body),
+        "/v1/score" => {
+            return Json(
+                json!({ "id": "score-1", "object": "list", "model": body["model"],
+                "data": [{ "index": 0, "object": "score", "score": 0.5 }],
+                "usage": { "prompt_tokens": 7, "total_tokens": 7 } }),
+            )
+            .into_response();
+        }
         _ => {}
     }
     if uri.path() == "/v1/responses" {

@@ -68,6 +68,7 @@ pub async fn gateway_speaking(
             connect_timeout: Duration::from_secs(2),
             idle_timeout,
             discover_models: false,
+            extra_paths: Vec::new(),
         })
         .collect();
     let targets = (0..upstreams.len())

@@ -598,6 +598,7 @@ fn spec(name: &str, base_url: &str) -> UpstreamSpec {
         connect_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(5),
         discover_models: false,
+        extra_paths: Vec::new(),
     }
 }
 

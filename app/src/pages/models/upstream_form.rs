@@ -25,6 +25,14 @@ fn ApiSelect(id: &'static str, api: RwSignal<UpstreamApi>) -> impl IntoView {
     }
 }
 
+/// Paths separated by spaces, commas or lines.
+fn parse_paths(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `Name: value` lines, one header each.
 fn parse_headers(text: &str) -> Result<BTreeMap<String, String>, AppError> {
     text.lines()
@@ -47,6 +55,7 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
     let credential = RwSignal::new(String::new());
     let headers = RwSignal::new(String::new());
     let discover = RwSignal::new(false);
+    let paths = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let message = RwSignal::new(None::<String>);
 
@@ -61,6 +70,7 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
             idle_timeout_ms: None,
             discover_models: discover.get_untracked(),
             enabled: Some(true),
+            extra_paths: parse_paths(&paths.get_untracked()),
         })
     };
     let save = Action::new_local(move |_: &()| {
@@ -84,7 +94,7 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
                 "`{}` was added. Map a model onto it above.",
                 u.name
             )));
-            for s in [name, base_url, credential, headers] {
+            for s in [name, base_url, credential, headers, paths] {
                 s.set(String::new());
             }
             refresh.run(());
@@ -133,6 +143,9 @@ pub fn UpstreamForm(refresh: Callback<()>) -> impl IntoView {
                 <label for="upstream-headers">"Extra headers (optional)"</label>
                 <textarea id="upstream-headers" rows="2" placeholder="OpenAI-Organization: org-…" bind:value=headers></textarea>
                 <label class="check"><input type="checkbox" bind:checked=discover />"Offer every model it lists"</label>
+                <label for="upstream-paths">"Extra paths (optional)"</label>
+                <input id="upstream-paths" placeholder="/tokenize /v1/score" bind:value=paths />
+                <p class="hint">"Further paths of this server that keys may call through the gateway, for models they may use."</p>
                 <div class="actions">
                     <button type="button" class="button" disabled=move || test.pending().get()
                         on:click=move |_| { message.set(None); test.dispatch(()); }>
@@ -159,6 +172,7 @@ pub fn UpstreamEdit(
     let remove_credential = RwSignal::new(false);
     let headers = RwSignal::new(String::new());
     let discover = RwSignal::new(upstream.discover_models);
+    let paths = RwSignal::new(upstream.extra_paths.join(" "));
     let error = RwSignal::new(None::<AppError>);
     let save = Action::new_local(move |_: &()| {
         let id = id.clone();
@@ -180,6 +194,7 @@ pub fn UpstreamEdit(
                     Some(parse_headers(&text)?)
                 },
                 discover_models: Some(discover.get_untracked()),
+                extra_paths: Some(parse_paths(&paths.get_untracked())),
                 ..Default::default()
             })
         })();
@@ -216,6 +231,8 @@ pub fn UpstreamEdit(
                     placeholder=format!("now: {}; leave empty to keep them", if upstream.header_names.is_empty() { "none".to_owned() } else { upstream.header_names.join(", ") })
                     bind:value=headers></textarea>
                 <label class="check"><input type="checkbox" bind:checked=discover />"Offer every model it lists"</label>
+                <label for="edit-upstream-paths">"Extra paths"</label>
+                <input id="edit-upstream-paths" placeholder="/tokenize /v1/score" bind:value=paths />
             </div>
             <div class="actions">
                 <button type="button" class="button primary" disabled=move || save.pending().get()

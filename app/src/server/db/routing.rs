@@ -25,13 +25,16 @@ pub struct UpstreamRow {
     pub connect_timeout_ms: i64,
     pub idle_timeout_ms: i64,
     pub discover_models: bool,
+    /// A JSON list of paths, as `UpstreamAdminRow::extra_paths`.
+    pub extra_paths: Option<String>,
 }
 
 pub async fn enabled_upstreams(db: &Db) -> Result<Vec<UpstreamRow>, CoreError> {
     const SQL: &str = concat!(
         "select upstream_id, name, base_url, ",
         "case when responses_api then 'openai_responses' else api end as api, credential_sealed, extra_headers, ",
-        "connect_timeout_ms, idle_timeout_ms, discover_models from upstream where enabled"
+        "connect_timeout_ms, idle_timeout_ms, discover_models, extra_paths from upstream \
+         where enabled"
     );
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)

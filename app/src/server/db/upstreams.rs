@@ -24,6 +24,8 @@ pub struct UpstreamAdminRow {
     pub updated_at: DateTime<Utc>,
     pub discovered_at: Option<DateTime<Utc>>,
     pub discovery_error: Option<String>,
+    /// Further paths clients may call on it through the gateway, as a JSON list.
+    pub extra_paths: Option<String>,
 }
 
 impl UpstreamAdminRow {
@@ -38,6 +40,7 @@ impl UpstreamAdminRow {
             extra_headers: self.extra_headers.clone(),
             connect_timeout_ms: self.connect_timeout_ms,
             idle_timeout_ms: self.idle_timeout_ms,
+            extra_paths: self.extra_paths.clone(),
             discover_models: self.discover_models,
         }
     }
@@ -48,7 +51,7 @@ macro_rules! select_upstreams {
         concat!(
             "select upstream_id, name, base_url, case when responses_api then 'openai_responses' else api end as api, \
              credential_sealed, extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, source, created_at, \
-             updated_at, discovered_at, discovery_error from upstream ",
+             updated_at, discovered_at, discovery_error, extra_paths from upstream ",
             $rest
         )
     };
@@ -90,14 +93,16 @@ pub struct UpstreamWrite<'a> {
     pub discover_models: bool,
     pub enabled: bool,
     pub now: DateTime<Utc>,
+    /// A JSON list.
+    pub extra_paths: &'a str,
 }
 
 pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
     const SQL: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
         extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, enabled, api, \
-        responses_api, source, created_at, updated_at) \
+        responses_api, source, created_at, updated_at, extra_paths) \
         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $11 = 'openai_responses' then 'openai' else $11 end, \
-        $11 = 'openai_responses', 'admin', $10, $10)";
+        $11 = 'openai_responses', 'admin', $10, $10, $12)";
     on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)
@@ -110,6 +115,7 @@ pub async fn insert(db: &Db, u: &UpstreamWrite<'_>) -> Result<(), CoreError> {
         .bind(u.enabled)
         .bind(u.now)
         .bind(u.api)
+        .bind(u.extra_paths)
         .execute(pool)
         .await
         .map(|_| ()))?;
@@ -123,7 +129,8 @@ pub async fn update(db: &Db, u: &UpstreamWrite<'_>) -> Result<bool, CoreError> {
         extra_headers = $5, connect_timeout_ms = $6, idle_timeout_ms = $7, discover_models = $8, \
         enabled = $9, updated_at = $10, \
         api = case when $11 = 'openai_responses' then 'openai' else $11 end, \
-        responses_api = ($11 = 'openai_responses') where upstream_id = $1 and source = 'admin'";
+        responses_api = ($11 = 'openai_responses'), extra_paths = $12 \
+        where upstream_id = $1 and source = 'admin'";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(u.upstream_id)
         .bind(u.name)
@@ -136,6 +143,7 @@ pub async fn update(db: &Db, u: &UpstreamWrite<'_>) -> Result<bool, CoreError> {
         .bind(u.enabled)
         .bind(u.now)
         .bind(u.api)
+        .bind(u.extra_paths)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

@@ -24,6 +24,8 @@ pub struct UpstreamSpec {
     pub idle_timeout: Duration,
     /// Offer every model the upstream lists at its own `/models`.
     pub discover_models: bool,
+    /// Further paths clients may call on it through the gateway (see `upstreams::paths`).
+    pub extra_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +63,9 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
             )));
         }
         if let Err(e) = super::manage::check_base_url(&u.base_url) {
+            return Err(CoreError::Config(format!("upstream `{}`: {e}", u.name)));
+        }
+        if let Err(e) = super::paths::check(&u.extra_paths) {
             return Err(CoreError::Config(format!("upstream `{}`: {e}", u.name)));
         }
     }
@@ -169,12 +174,12 @@ pub async fn apply(
     const DELETE_UPSTREAM: &str = "delete from upstream where upstream_id = $1";
     const UPSTREAM: &str = "insert into upstream (upstream_id, name, base_url, credential_sealed, \
         extra_headers, connect_timeout_ms, idle_timeout_ms, discover_models, api, responses_api, \
-        enabled, source, created_at, updated_at) \
+        enabled, source, created_at, updated_at, extra_paths) \
         values ($1, $2, $3, $4, $5, $6, $7, $8, \
         case when $10 = 'openai_responses' then 'openai' else $10 end, $10 = 'openai_responses', \
-        true, 'config', $9, $9) \
+        true, 'config', $9, $9, $11) \
         on conflict (upstream_id) do update set base_url = excluded.base_url, api = excluded.api, \
-        responses_api = excluded.responses_api, \
+        responses_api = excluded.responses_api, extra_paths = excluded.extra_paths, \
         credential_sealed = excluded.credential_sealed, extra_headers = excluded.extra_headers, \
         connect_timeout_ms = excluded.connect_timeout_ms, \
         idle_timeout_ms = excluded.idle_timeout_ms, discover_models = excluded.discover_models, \
@@ -208,6 +213,7 @@ pub async fn apply(
                 .bind(u.discover_models)
                 .bind(now)
                 .bind(u.api.as_str())
+                .bind(serde_json::to_string(&u.extra_paths).unwrap_or_default())
                 .execute(&mut *tx)
                 .await?;
         }

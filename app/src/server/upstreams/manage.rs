@@ -75,6 +75,8 @@ pub async fn create(
         Some(c) => Some(seal_credential(services, &upstream_id, c)?),
         None => None,
     };
+    super::paths::check(&new.extra_paths)?;
+    let extra_paths = paths_json(&new.extra_paths);
     let write = db::upstreams::UpstreamWrite {
         upstream_id: &upstream_id,
         name,
@@ -87,6 +89,7 @@ pub async fn create(
         discover_models: new.discover_models,
         enabled: new.enabled.unwrap_or(true),
         now: Utc::now(),
+        extra_paths: &extra_paths,
     };
     db::upstreams::insert(&services.db, &write)
         .await
@@ -97,6 +100,7 @@ pub async fn create(
             "name": name, "base_url": base_url, "api": new.api, "has_credential": sealed.is_some(),
             "header_names": new.headers.keys().collect::<Vec<_>>(),
             "discover_models": new.discover_models, "enabled": write.enabled,
+            "extra_paths": new.extra_paths,
         }));
     changed(services, event, &upstream_id).await?;
     get(services, &upstream_id).await
@@ -155,6 +159,13 @@ pub async fn update(
     };
     let dropped =
         moved && c.credential.is_none() && (row.credential_sealed.is_some() || c.headers.is_none());
+    let extra_paths = match &c.extra_paths {
+        Some(p) => {
+            super::paths::check(p)?;
+            paths_json(p)
+        }
+        None => row.extra_paths.clone().unwrap_or_else(|| "[]".to_owned()),
+    };
     let write = db::upstreams::UpstreamWrite {
         upstream_id,
         name: &name,
@@ -167,6 +178,7 @@ pub async fn update(
         discover_models: c.discover_models.unwrap_or(row.discover_models),
         enabled: c.enabled.unwrap_or(row.enabled),
         now: Utc::now(),
+        extra_paths: &extra_paths,
     };
     if !db::upstreams::update(&services.db, &write)
         .await
@@ -186,6 +198,7 @@ pub async fn update(
             "connect_timeout_ms": c.connect_timeout_ms, "idle_timeout_ms": c.idle_timeout_ms,
             "discover_models": c.discover_models, "enabled": c.enabled,
             "moved_to_another_server": moved, "credential_and_headers_dropped": dropped,
+            "extra_paths": c.extra_paths,
         }));
     changed(services, event, upstream_id).await?;
     get(services, upstream_id).await
@@ -253,6 +266,7 @@ pub async fn test(
                 connect_timeout: millis(connect),
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 discover_models: false,
+                extra_paths: Vec::new(),
             })?;
             (upstream, None)
         }
@@ -338,6 +352,7 @@ fn to_info(r: UpstreamAdminRow, discovered_models: Vec<String>) -> Result<Upstre
         .map(|(k, _)| k)
         .collect();
     Ok(UpstreamInfo {
+        extra_paths: upstream::parse_paths(r.extra_paths.as_deref(), &r.name)?,
         api: UpstreamApi::parse(&r.api),
         has_credential: r.credential_sealed.is_some(),
         header_names,
@@ -505,4 +520,9 @@ fn same_server(a: &str, b: &str) -> bool {
         })
     };
     matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Declared paths as stored: a JSON list.
+fn paths_json(paths: &[String]) -> String {
+    serde_json::to_string(paths).unwrap_or_else(|_| "[]".to_owned())
 }

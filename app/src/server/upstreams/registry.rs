@@ -88,7 +88,8 @@ impl Prices {
         }
     }
 
-    /// What `units` of `unit` cost: the unit price per audio second, image or search unit, and
+    /// What `units` of `unit` cost: the unit price per audio second, image, search unit or
+    /// request (on a declared extra path), and
     /// per 1,000 characters of speech (rounded up to a whole micro-unit). Tokens are priced by
     /// [`Self::cost`].
     pub fn unit_cost(&self, unit: Unit, units: i64) -> i64 {
@@ -97,7 +98,7 @@ impl Prices {
         let total = match unit {
             Unit::Tokens | Unit::PromptTokens => 0,
             Unit::Characters => (units * price + 999) / 1000,
-            Unit::AudioSeconds | Unit::Images | Unit::SearchUnits => units * price,
+            Unit::AudioSeconds | Unit::Images | Unit::SearchUnits | Unit::Requests => units * price,
         };
         i64::try_from(total).unwrap_or(i64::MAX)
     }
@@ -280,6 +281,14 @@ impl Registry {
 
     pub fn model(&self, name: &str) -> Option<Arc<Model>> {
         self.current().models.get(name).cloned()
+    }
+
+    /// Whether an enabled upstream declares `path` as one clients may call through the gateway.
+    pub fn declares(&self, path: &str) -> bool {
+        self.current()
+            .upstreams
+            .values()
+            .any(|(_, u)| u.extra_paths.iter().any(|p| p == path))
     }
 
     /// Every enabled upstream.

@@ -53,6 +53,8 @@ pub struct Upstream {
     /// The paths the proxy calls, joined to the base URL and parsed once.
     urls: Vec<(&'static str, reqwest::Url)>,
     pub discover_models: bool,
+    /// Further paths clients may call on it through the gateway ([`super::paths`]).
+    pub extra_paths: Vec<String>,
     /// Its own connection pool, with its connect timeout and a per-read idle timeout (never a
     /// whole-request timeout: a long stream is not a slow one).
     client: reqwest::Client,
@@ -69,6 +71,7 @@ pub struct Settings<'a> {
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     pub discover_models: bool,
+    pub extra_paths: Vec<String>,
 }
 
 impl Upstream {
@@ -132,6 +135,7 @@ impl Upstream {
             headers,
             urls,
             discover_models: s.discover_models,
+            extra_paths: s.extra_paths,
             client,
         })
     }
@@ -153,6 +157,7 @@ impl Upstream {
             connect_timeout: millis(row.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT),
             idle_timeout: millis(row.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT),
             discover_models: row.discover_models,
+            extra_paths: parse_paths(row.extra_paths.as_deref(), &row.name)?,
         })
     }
 
@@ -183,6 +188,14 @@ impl Upstream {
 /// What a sealed upstream credential is bound to: its own row.
 pub fn seal_context(upstream_id: &str) -> String {
     format!("upstream:{upstream_id}")
+}
+
+/// The stored JSON list of extra paths.
+pub fn parse_paths(json: Option<&str>, upstream: &str) -> Result<Vec<String>, CoreError> {
+    json.map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| CoreError::Internal(format!("upstream `{upstream}` extra paths: {e}")))
+        .map(Option::unwrap_or_default)
 }
 
 /// The stored JSON object of extra headers.
