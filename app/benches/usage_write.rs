@@ -34,6 +34,7 @@ fn events(n: usize, round: i64) -> Vec<UsageEvent> {
                 ttfb_ms: Some(120),
                 cost_micros: 17,
                 estimated: false,
+                units: 0,
             }
         })
         .collect()

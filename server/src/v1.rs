@@ -17,6 +17,7 @@ pub mod models;
 pub mod payload;
 pub mod proxy;
 pub mod request;
+pub mod rerank;
 pub mod responses;
 pub mod upload;
 pub mod usage_tap;

@@ -48,6 +48,7 @@ fn events(n: usize, end_ms: i64, hours: i64) -> Vec<UsageEvent> {
                 ttfb_ms: Some(next(100)),
                 cost_micros: next(10_000),
                 estimated: next(2) == 0,
+                units: 0,
             }
         })
         .collect()

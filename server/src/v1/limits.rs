@@ -223,8 +223,16 @@ mod tests {
         let priced = Prices {
             input_micros: Some(1_000_000),
             output_micros: Some(2_000_000),
+            unit_micros: Some(7),
         };
         let d = of(&asked, Endpoint::ChatCompletions, &priced);
         assert_eq!(d.cost_micros, 100 + 2 * 200);
+        // Units are priced on their own: per second, image, search; per 1,000 characters.
+        assert_eq!(priced.unit_cost(Unit::Images, 3), 21);
+        assert_eq!(priced.unit_cost(Unit::Characters, 1001), 8);
+        assert_eq!(priced.unit_cost(Unit::Tokens, 1000), 0);
+        // What audio, images and declared paths ask for is not reserved as tokens.
+        let speech = of(&asked, Endpoint::AudioSpeech, &priced);
+        assert_eq!((speech.tokens, speech.cost_micros), (0, 0));
     }
 }

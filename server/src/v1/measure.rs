@@ -70,6 +70,18 @@ pub fn answer(kind: Endpoint, body: &[u8]) -> Measured {
         .unwrap_or_default();
     let tokens = usage
         .tokens()
+        .or_else(|| {
+            // Cohere and Xinference report a rerank's tokens in `meta`.
+            let meta = v.get("meta")?;
+            let input = meta
+                .pointer("/billed_units/input_tokens")
+                .or_else(|| meta.pointer("/tokens/input_tokens"))?
+                .as_i64()?;
+            Some(Tokens {
+                prompt_tokens: input,
+                completion_tokens: 0,
+            })
+        })
         .filter(|t| t.prompt_tokens > 0 || t.completion_tokens > 0);
     let units = match kind.unit() {
         Unit::Images => v

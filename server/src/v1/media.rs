@@ -5,7 +5,11 @@
 //! unit ([`app::server::usage::Unit`]) beside any tokens its upstream reports.
 
 use app::server::{keys::Principal, usage::Endpoint};
-use axum::{Extension, extract::State, response::Response};
+use axum::{
+    Extension,
+    extract::State,
+    response::{IntoResponse, Response},
+};
 
 use super::{
     body::Body,
@@ -38,7 +42,26 @@ macro_rules! upload_endpoint {
     };
 }
 
-json_endpoint!(rerank, Endpoint::Rerank);
+/// Rerank, its documents made strings where the client sent objects ([`super::rerank`]).
+pub async fn rerank(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Body,
+) -> Response {
+    let body = match body.0 {
+        Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            // What is not JSON is refused, with its reason, by the proxy's own reading.
+            Err(_) => Body(Ok(bytes)),
+            Ok(asked) => match super::rerank::request(&asked) {
+                Ok(None) => Body(Ok(bytes)),
+                Ok(Some(sent)) => Body(Ok(bytes::Bytes::from(sent.to_string()))),
+                Err(e) => return e.into_response(),
+            },
+        },
+        Err(e) => Body(Err(e)),
+    };
+    routed(state, who, Endpoint::Rerank, body, Passed::none()).await
+}
 json_endpoint!(speech, Endpoint::AudioSpeech);
 json_endpoint!(image_generations, Endpoint::ImagesGenerations);
 json_endpoint!(moderations, Endpoint::Moderations);

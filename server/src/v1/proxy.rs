@@ -418,6 +418,14 @@ async fn forward(
             if exchange != Exchange::Direct {
                 content_type = Some(HeaderValue::from_static("application/json"));
             }
+            let bytes = match (kind, status.is_success(), request.json()) {
+                (Endpoint::Rerank, true, Some(json)) => json
+                    .value()
+                    .ok()
+                    .and_then(|asked| super::rerank::answer(&bytes, &asked))
+                    .map_or(bytes, |v| bytes::Bytes::from(v.to_string())),
+                _ => bytes,
+            };
             let answer = exchange.answer(status, bytes, &model, &translated)?;
             if status.is_success()
                 && let Some(keeper) = Keeper::new(services, who, &model, turn)

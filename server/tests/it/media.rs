@@ -91,20 +91,32 @@ async fn rerank_is_served_where_each_client_looks_for_it() {
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["results"].as_array().unwrap().len(), 2, "{v}");
         assert_eq!(v["results"][0]["document"]["text"], "a");
+        // Jina's clients read `usage`, Cohere's `meta`: both are there.
+        assert_eq!(v["usage"]["total_tokens"], 12, "{v}");
+        assert_eq!(v["meta"]["billed_units"]["search_units"], 1);
     }
     let sent = up.received();
     assert_eq!(sent.len(), 3);
     assert!(sent.iter().all(|r| r.path == "/v1/rerank"));
+    // Strings pass as they came, but for the model.
     assert_eq!(
         sent[0].raw,
         body.to_string().replace("\"llama\"", "\"upstream-llama\"")
     );
+    // Jina's object documents reach a server that takes only strings as their text, and come
+    // back with the results, as Jina's clients expect without asking.
+    let jina = json!({ "model": "llama", "query": "which?", "documents": [{ "text": "x" }, { "text": "y" }] });
+    let (status, _, text) = post_with_headers(&app, "/rerank", &key, jina.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["results"][1]["document"]["text"], "y", "{v}");
+    assert_eq!(up.received()[3].body["documents"], json!(["x", "y"]));
     // Not a model this key may use: refused before anything is sent.
     let refused = json!({ "model": "secret-model", "query": "q", "documents": ["a"] });
     let (status, _, _) = post_with_headers(&app, "/rerank", &key, refused.to_string()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(up.received().len(), 3);
-    assert_eq!(events(&app).await, vec![(6, 12, 0, 1); 3]);
+    assert_eq!(up.received().len(), 4);
+    assert_eq!(events(&app).await, vec![(6, 12, 0, 1); 4]);
 }
 
 #[tokio::test]

@@ -38,21 +38,34 @@ pub async fn parts(headers: &HeaderMap, raw: axum::body::Bytes) -> Vec<(String, 
     out
 }
 
+/// Rerank as Xinference answers it: Cohere's shape, documents only when asked for, tokens in
+/// `meta`; and it takes documents only as strings, as Cohere's v2 API does.
 pub fn rerank(body: &Value) -> Response {
     let documents = body["documents"].as_array().cloned().unwrap_or_default();
+    if !documents.iter().all(Value::is_string) {
+        let error = json!({ "detail": "documents must be a list of strings" });
+        return (axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(error)).into_response();
+    }
+    let returned = body["return_documents"] == true;
     let mut results: Vec<Value> = documents
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let text = d.as_str().map_or_else(|| d["text"].clone(), |s| json!(s));
-            json!({ "index": i, "relevance_score": 1.0 / (i as f64 + 1.0), "document": { "text": text } })
+            let document = if returned {
+                json!({ "text": d })
+            } else {
+                Value::Null
+            };
+            json!({ "index": i, "relevance_score": 1.0 / (i as f64 + 1.0), "document": document })
         })
         .collect();
     if let Some(n) = body["top_n"].as_u64() {
         results.truncate(usize::try_from(n).unwrap_or(usize::MAX));
     }
-    Json(json!({ "id": "rerank-1", "model": body["model"], "usage": { "total_tokens": 12 }, "results": results }))
-        .into_response()
+    Json(json!({ "id": "rerank-1", "results": results,
+        "meta": { "api_version": null, "billed_units": { "input_tokens": 12, "search_units": 1 },
+            "tokens": { "input_tokens": 12, "output_tokens": 0 } } }))
+    .into_response()
 }
 
 pub fn speech() -> Response {
