@@ -82,6 +82,7 @@ pub async fn gateway_speaking(
         ModelSpec {
             name: "llama".into(),
             targets,
+            ..ModelSpec::default()
         },
         ModelSpec {
             name: "secret-model".into(),
@@ -90,6 +91,7 @@ pub async fn gateway_speaking(
                 model: None,
                 weight: 1,
             }],
+            ..ModelSpec::default()
         },
     ];
     config::apply(&app.db.db, &app.services.secrets.keyring, &specs, &models)

@@ -22,6 +22,7 @@ use crate::{
 const HERE: &str = "127.0.0.1:40000";
 
 on_both_backends!(
+    the_file_prices_its_models_and_leaves_the_rest_to_the_api,
     an_admin_adds_an_upstream_and_a_model_and_traffic_flows,
     the_configuration_file_owns_its_rows_and_keeps_their_ids,
     bad_input_is_refused_field_by_field,
@@ -613,6 +614,7 @@ async fn the_configuration_file_owns_its_rows_and_keeps_their_ids(backend: Backe
             model: None,
             weight: 1,
         }],
+        ..ModelSpec::default()
     };
     config::apply(
         &app.db.db,
@@ -710,6 +712,80 @@ async fn the_configuration_file_owns_its_rows_and_keeps_their_ids(backend: Backe
     assert!(
         err.to_string().contains("an administrator created one"),
         "{err}"
+    );
+    app.db.drop_db().await;
+}
+
+async fn the_file_prices_its_models_and_leaves_the_rest_to_the_api(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (_, admin) = app.admin().await;
+    let keyring = &app.services.secrets.keyring;
+    let upstreams = [spec("up", "http://127.0.0.1:9/v1")];
+    let target = || {
+        vec![TargetSpec {
+            upstream: "up".into(),
+            model: None,
+            weight: 1,
+        }]
+    };
+    let priced = ModelSpec {
+        name: "whisper".into(),
+        targets: target(),
+        unit_price_micros: Some(100),
+        ..ModelSpec::default()
+    };
+    config::apply(
+        &app.db.db,
+        keyring,
+        &upstreams,
+        std::slice::from_ref(&priced),
+    )
+    .await
+    .unwrap();
+    let listed = |r: Reply| {
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "whisper")
+            .cloned()
+            .unwrap()
+    };
+    let model = listed(app.call("/api/models/list", json!({}), Some(&admin)).await);
+    assert_eq!(model["unit_price_micros"], 100, "{model}");
+    assert!(model["input_price_micros"].is_null());
+    // Token prices set through the API survive a start whose file names none.
+    app.call(
+        "/api/models/set_prices",
+        json!({ "model_id": model["model_id"], "input_price_micros": 5, "output_price_micros": 6, "unit_price_micros": 7 }),
+        Some(&admin),
+    )
+    .await;
+    let bare = ModelSpec {
+        unit_price_micros: Some(100),
+        ..priced.clone()
+    };
+    config::apply(&app.db.db, keyring, &upstreams, &[bare])
+        .await
+        .unwrap();
+    let model = listed(app.call("/api/models/list", json!({}), Some(&admin)).await);
+    assert_eq!(
+        (
+            model["input_price_micros"].clone(),
+            model["output_price_micros"].clone(),
+            model["unit_price_micros"].clone()
+        ),
+        (json!(5), json!(6), json!(100)),
+        "the file's own price wins; the others stay"
+    );
+    let negative = ModelSpec {
+        input_price_micros: Some(-1),
+        ..priced
+    };
+    assert!(
+        config::apply(&app.db.db, keyring, &upstreams, &[negative])
+            .await
+            .is_err()
     );
     app.db.drop_db().await;
 }

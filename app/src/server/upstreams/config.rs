@@ -28,12 +28,21 @@ pub struct UpstreamSpec {
     pub extra_paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// The name clients ask for.
     pub name: String,
     pub targets: Vec<TargetSpec>,
+    /// Its prices, in micro-units of the deployment's currency: per million prompt and
+    /// completion tokens, and per unit of a non-token endpoint. Each one given is written at
+    /// every start; one left out keeps what the management API set.
+    #[serde(default)]
+    pub input_price_micros: Option<i64>,
+    #[serde(default)]
+    pub output_price_micros: Option<i64>,
+    #[serde(default)]
+    pub unit_price_micros: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +91,17 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
         if m.targets.is_empty() {
             return Err(CoreError::Config(format!(
                 "model `{}` has no targets",
+                m.name
+            )));
+        }
+        let prices = [
+            m.input_price_micros,
+            m.output_price_micros,
+            m.unit_price_micros,
+        ];
+        if prices.iter().flatten().any(|p| *p < 0) {
+            return Err(CoreError::Config(format!(
+                "model `{}`: a price cannot be negative",
                 m.name
             )));
         }
@@ -187,6 +207,10 @@ pub async fn apply(
     const MODEL: &str = "insert into model (model_id, name, enabled, source, created_at, \
         updated_at) values ($1, $2, true, 'config', $3, $3) on conflict (model_id) do update \
         set enabled = true, updated_at = excluded.updated_at";
+    const PRICES: &str = "update model set \
+        input_price_micros = coalesce($2, input_price_micros), \
+        output_price_micros = coalesce($3, output_price_micros), \
+        unit_price_micros = coalesce($4, unit_price_micros) where model_id = $1";
     const CLEAR_TARGETS: &str = "delete from model_target where model_id = $1";
     const TARGET: &str = "insert into model_target (target_id, model_id, upstream_id, upstream_model, weight) \
         values ($1, $2, $3, $4, $5)";
@@ -222,6 +246,13 @@ pub async fn apply(
                 .bind(model_id)
                 .bind(&m.name)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(PRICES)
+                .bind(model_id)
+                .bind(m.input_price_micros)
+                .bind(m.output_price_micros)
+                .bind(m.unit_price_micros)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(CLEAR_TARGETS)
