@@ -221,6 +221,11 @@ test('the usage page shows the requests just made, and the playground streams an
   await expect(page.getByTestId('usage-requests')).toHaveText(/^[1-9]/);
   await expect(page.getByTestId('usage-events')).toContainText('llama');
   await shot(page, info.outputPath('usage.png'));
+  // The request list narrows to one endpoint (none spoke here), and widens again.
+  await page.getByLabel('Endpoint').selectOption('audio/speech');
+  await expect(page.getByText('No requests in this period.')).toBeVisible();
+  await page.getByLabel('Endpoint').selectOption({ label: 'Any' });
+  await expect(page.getByTestId('usage-events')).toContainText('llama');
 
   // A fresh key for the playground.
   await page.getByRole('link', { name: 'API keys' }).click();
