@@ -21,6 +21,7 @@ pub mod rerank;
 pub mod responses;
 pub mod upload;
 pub mod usage_tap;
+pub mod wav;
 
 #[cfg(test)]
 mod properties;

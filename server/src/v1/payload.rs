@@ -98,19 +98,27 @@ impl Payload {
         Ok(i64::try_from(input).unwrap_or(i64::MAX))
     }
 
+    /// Whole seconds of audio uploaded, where the file's header tells.
+    pub async fn audio_seconds(&self) -> Option<i64> {
+        match self {
+            Self::Upload(u) => u.audio_seconds().await,
+            Self::Json(_) => None,
+        }
+    }
+
     /// The units the request is expected to use, reserved against spending limits until the
-    /// answer says: the characters to speak, the images asked for (`n`), one search; nothing
-    /// for audio to transcribe, whose length only the answer tells.
+    /// answer says: the characters to speak, the images asked for (`n`), one search, the
+    /// seconds of audio its header tells (`asked`, for audio).
     pub fn expected_units(&self, kind: Endpoint, asked: i64) -> i64 {
         let n = match self {
             Self::Json(r) => r.n,
             Self::Upload(u) => u.field("n").and_then(|n| n.parse().ok()),
         };
         match kind.unit() {
-            Unit::Characters => asked,
+            Unit::Characters | Unit::AudioSeconds => asked,
             Unit::Images => n.unwrap_or(1).clamp(1, 128),
             Unit::SearchUnits | Unit::Requests => 1,
-            Unit::Tokens | Unit::PromptTokens | Unit::AudioSeconds => 0,
+            Unit::Tokens | Unit::PromptTokens => 0,
         }
     }
 

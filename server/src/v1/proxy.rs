@@ -197,7 +197,10 @@ async fn forward(
             },
         });
     }
-    let units_asked = request.requested_units(kind)?;
+    let units_asked = match kind.unit() {
+        Unit::AudioSeconds => request.audio_seconds().await.unwrap_or(0),
+        _ => request.requested_units(kind)?,
+    };
     let targets: Vec<_> = routed
         .ordered()
         .into_iter()
@@ -399,7 +402,11 @@ async fn forward(
                 ) => usage_tap::usage_in_answer(&bytes),
                 _ if status.is_success() => {
                     let measured = measure::answer(kind, &bytes);
-                    ev.units = measured.units;
+                    // An answer that does not say how long the audio was: the file's header.
+                    ev.units = match (measured.units, kind.unit()) {
+                        (0, Unit::AudioSeconds) => units_asked,
+                        (units, _) => units,
+                    };
                     measured.tokens
                 }
                 _ => None,

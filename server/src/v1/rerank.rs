@@ -32,8 +32,14 @@ fn text_of(document: &Value, rank_fields: Option<&[Value]>) -> Option<String> {
     }
 }
 
+/// Whether a document is an image (Jina's multimodal rerankers): only a server that reads
+/// objects can take it, so such a request passes as it came.
+fn is_image(document: &Value) -> bool {
+    document.get("image").is_some()
+}
+
 /// The request for the upstream, when it must differ from the client's: `None` when every
-/// document is already a string.
+/// document is already a string, or some are images.
 pub fn request(body: &Value) -> Result<Option<Value>, ApiError> {
     let documents = body
         .get("documents")
@@ -42,7 +48,7 @@ pub fn request(body: &Value) -> Result<Option<Value>, ApiError> {
             message: "`documents` must be a list of strings or objects".into(),
             param: Some("documents".into()),
         })?;
-    if documents.iter().all(Value::is_string) {
+    if documents.iter().all(Value::is_string) || documents.iter().any(is_image) {
         return Ok(None);
     }
     let rank_fields = body.get("rank_fields").and_then(Value::as_array);
@@ -137,6 +143,13 @@ mod tests {
         assert_eq!(sent["documents"], json!(["title: T"]));
         assert!(sent.get("rank_fields").is_none());
         assert!(request(&json!({ "documents": [{ "n": 1 }] })).is_err());
+        let images =
+            json!({ "documents": [{ "image": "https://x/cat.png" }, { "text": "a cat" }] });
+        assert_eq!(
+            request(&images).unwrap(),
+            None,
+            "images pass to a server that reads them"
+        );
         assert!(request(&json!({ "documents": "a" })).is_err());
     }
 

@@ -173,6 +173,27 @@ impl Upload {
         })
     }
 
+    /// Whole seconds of audio in its first file, where its header tells (WAV).
+    pub async fn audio_seconds(&self) -> Option<i64> {
+        use tokio::io::AsyncReadExt;
+        let path = self.parts.iter().find_map(|p| match p {
+            Part::File { path, .. } => Some(path),
+            Part::Text { .. } => None,
+        })?;
+        let mut head = Vec::with_capacity(4096);
+        tokio::fs::File::open(path)
+            .await
+            .ok()?
+            .take(64 << 10)
+            .read_to_end(&mut head)
+            .await
+            .ok()?;
+        let seconds = super::wav::seconds(&head)?;
+        // Recordings last hours at most, far inside i64.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(seconds.ceil() as i64)
+    }
+
     /// The bytes its files hold together.
     pub fn file_bytes(&self) -> u64 {
         self.parts

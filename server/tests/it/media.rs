@@ -44,6 +44,30 @@ fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     out
 }
 
+/// A silent WAV recording: 16 kHz, mono, 16-bit, `seconds` long.
+fn wav(seconds: u32) -> Vec<u8> {
+    let data = 32_000 * seconds;
+    let mut w = Vec::new();
+    for part in [
+        &b"RIFF"[..],
+        &(36 + data).to_le_bytes(),
+        b"WAVEfmt ",
+        &16u32.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &16_000u32.to_le_bytes(),
+        &32_000u32.to_le_bytes(),
+        &2u16.to_le_bytes(),
+        &16u16.to_le_bytes(),
+        b"data",
+        &data.to_le_bytes(),
+    ] {
+        w.extend_from_slice(part);
+    }
+    w.resize(w.len() + data as usize, 0);
+    w
+}
+
 async fn upload(app: &TestApp, path: &str, key: &str, body: Vec<u8>) -> (StatusCode, String) {
     let mut req = Request::post(path)
         .header("authorization", format!("Bearer {key}"))
@@ -214,13 +238,18 @@ async fn uploads_reach_the_upstream_part_for_part_with_the_model_renamed() {
     assert_eq!(sent.body["file"]["file_name"], "talk.wav");
     assert_eq!(sent.body["file"]["len"], 300_000);
 
+    // A text answer says nothing of the audio's length: the WAV header does (2 s).
+    let recording = wav(2);
     let text_format = multipart(&[
         ("model", None, b"llama"),
-        ("file", Some("a.wav"), b"RIFF1234"),
+        ("file", Some("a.wav"), &recording),
         ("response_format", None, b"text"),
     ]);
     let (status, text) = upload(&app, "/v1/audio/translations", &key, text_format).await;
-    assert_eq!((status, text.as_str()), (StatusCode::OK, "heard 8 bytes"));
+    assert_eq!(
+        (status, text),
+        (StatusCode::OK, format!("heard {} bytes", recording.len()))
+    );
 
     let streamed = multipart(&[
         ("model", None, b"llama"),
@@ -271,7 +300,7 @@ async fn uploads_reach_the_upstream_part_for_part_with_the_model_renamed() {
     assert_eq!(up.received().len(), 4);
     assert_eq!(
         events(&app).await,
-        vec![(7, 0, 0, 3), (8, 0, 0, 0), (7, 20, 4, 0), (11, 5, 50, 3)]
+        vec![(7, 0, 0, 3), (8, 0, 0, 2), (7, 20, 4, 0), (11, 5, 50, 3)]
     );
 }
 
