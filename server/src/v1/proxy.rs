@@ -1,5 +1,6 @@
-//! Forwarding `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages` and
-//! `/v1/responses` to the model's upstreams. To an upstream of the request's own API the body goes out as the
+//! Forwarding every `/v1` request that names a model (chat, completions, embeddings, Messages,
+//! Responses, and the endpoints of [`super::media`]) to the model's upstreams. To an upstream
+//! of the request's own API the body goes out as the
 //! client sent it, with only `model` rewritten to the upstream's name for it, so fields
 //! Portcullis does not know pass through untouched; the answer comes back the same way,
 //! streamed chunk by chunk as the upstream sends it. Between the two APIs, both are translated
