@@ -428,6 +428,7 @@ async fn passed_through(backend: Backend) {
     // An id in the upstream's own store (which every user shares) is never passed on, however
     // it is written.
     for body in [
+        r#"{"model":"llama","input":[{"type":"item_reference","id":"msg_other"}]}"#,
         r#"{"model":"llama","input":"Hi","previous_response_id":"resp_other"}"#,
         r#"{"model":"llama","input":"Hi","previous_response_id":null,"previous_response_id":"resp_other"}"#,
     ] {

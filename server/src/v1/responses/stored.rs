@@ -58,18 +58,40 @@ pub async fn prepare(
     // The fields state rests on, read first: a duplicate of either is refused here, where a
     // full reading would keep the last one and the upstream might keep another.
     #[derive(Deserialize)]
-    struct Head {
+    struct Head<'a> {
         #[serde(default)]
         previous_response_id: Option<Value>,
         #[serde(default)]
         store: Option<Value>,
         #[serde(default)]
         conversation: Option<Value>,
+        #[serde(default, borrow)]
+        input: Option<&'a serde_json::value::RawValue>,
     }
-    let head = serde_json::from_slice::<Head>(&bytes).map_err(|e| ApiError::BadRequest {
+    #[derive(Deserialize)]
+    struct Item<'a> {
+        #[serde(rename = "type", default, borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    let not_json = |e: serde_json::Error| ApiError::BadRequest {
         message: format!("the request body is not valid JSON: {e}"),
         param: None,
-    })?;
+    };
+    let head = serde_json::from_slice::<Head<'_>>(&bytes).map_err(not_json)?;
+    // An item reference names an item in the upstream's own store, which every user here
+    // shares: refused on every path, passed-through ones included.
+    if let Some(input) = head.input.filter(|i| i.get().starts_with('['))
+        && serde_json::from_str::<Vec<Item<'_>>>(input.get())
+            .map_err(not_json)?
+            .iter()
+            .any(|i| i.kind.as_deref() == Some("item_reference"))
+    {
+        return Err(ApiError::BadRequest {
+            message: "item references are not available here: send the items themselves in `input`"
+                .into(),
+            param: Some("input".into()),
+        });
+    }
     if head.conversation.is_some_and(|c| !c.is_null()) {
         // Conversations live in the upstream's account, which every user here shares.
         return Err(ApiError::BadRequest {
