@@ -347,6 +347,10 @@ async fn forward(
             if exchange != Exchange::Direct {
                 content_type = Some(HeaderValue::from_static("text/event-stream"));
             }
+            // A streamed transcript says nothing of the audio's length: the file's header.
+            if kind.unit() == Unit::AudioSeconds {
+                ev.units = units_asked;
+            }
             Body::from_stream(usage_tap::Tapped::new(
                 events,
                 accounting,

@@ -253,7 +253,7 @@ async fn uploads_reach_the_upstream_part_for_part_with_the_model_renamed() {
 
     let streamed = multipart(&[
         ("model", None, b"llama"),
-        ("file", Some("a.wav"), b"RIFF"),
+        ("file", Some("a.wav"), &wav(3)),
         ("stream", None, b"true"),
     ]);
     let (status, text) = upload(&app, "/v1/audio/transcriptions", &key, streamed).await;
@@ -300,7 +300,7 @@ async fn uploads_reach_the_upstream_part_for_part_with_the_model_renamed() {
     assert_eq!(up.received().len(), 4);
     assert_eq!(
         events(&app).await,
-        vec![(7, 0, 0, 3), (8, 0, 0, 2), (7, 20, 4, 0), (11, 5, 50, 3)]
+        vec![(7, 0, 0, 3), (8, 0, 0, 2), (7, 20, 4, 3), (11, 5, 50, 3)]
     );
 }
 
