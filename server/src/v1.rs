@@ -3,6 +3,7 @@
 
 pub mod accounting;
 pub mod anthropic;
+pub mod audio_length;
 pub mod auth;
 pub mod bearer_cache;
 pub mod body;
@@ -21,7 +22,6 @@ pub mod rerank;
 pub mod responses;
 pub mod upload;
 pub mod usage_tap;
-pub mod wav;
 
 #[cfg(test)]
 mod properties;

@@ -173,22 +173,20 @@ impl Upload {
         })
     }
 
-    /// Whole seconds of audio in its first file, where its header tells (WAV).
+    /// Whole seconds of audio in its first file, where its container tells
+    /// ([`super::audio_length`]); read on a blocking thread, as it reads the file.
     pub async fn audio_seconds(&self) -> Option<i64> {
-        use tokio::io::AsyncReadExt;
-        let path = self.parts.iter().find_map(|p| match p {
-            Part::File { path, .. } => Some(path),
+        let (path, file_name) = self.parts.iter().find_map(|p| match p {
+            Part::File {
+                path, file_name, ..
+            } => Some((path.clone(), file_name.clone())),
             Part::Text { .. } => None,
         })?;
-        let mut head = Vec::with_capacity(4096);
-        tokio::fs::File::open(path)
-            .await
-            .ok()?
-            .take(64 << 10)
-            .read_to_end(&mut head)
-            .await
-            .ok()?;
-        let seconds = super::wav::seconds(&head)?;
+        let seconds = tokio::task::spawn_blocking(move || {
+            super::audio_length::seconds(&path, file_name.as_deref())
+        })
+        .await
+        .ok()??;
         // Recordings last hours at most, far inside i64.
         #[allow(clippy::cast_possible_truncation)]
         Some(seconds.ceil() as i64)
