@@ -29,7 +29,7 @@ pub async fn serve(state: AppState, req: Request) -> Response {
         .layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            metrics::track_passthrough,
         ))
         .with_state(state);
     match router.oneshot(req).await {
