@@ -34,3 +34,8 @@ alter table discovered_price add column unit_price_micros bigint;
 -- Further paths clients may call on this upstream through the gateway, under a key (vLLM's
 -- /tokenize, /v1/score…), as a JSON list; null: none.
 alter table upstream add column extra_paths text;
+
+-- Prices per image by quality and size, overriding the unit price where an image's answer (or
+-- request) names them: a JSON object of "quality/size", "size" or "quality" to micro-units.
+alter table model add column image_prices text;
+alter table discovered_price add column image_prices text;

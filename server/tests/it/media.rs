@@ -432,5 +432,21 @@ async fn declared_extra_paths_reach_their_upstream_under_a_key_and_nothing_else_
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(up.received().len(), 2);
-    assert_eq!(events(&app).await, vec![(14, 0, 0, 1), (14, 7, 0, 1)]);
+    // Declared later, at once: the upstream's client is rebuilt with its new paths.
+    let updated = app
+        .call(
+            "/api/upstreams/update",
+            json!({ "upstream_id": created.body["upstream_id"], "extra_paths": ["/detokenize"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let (status, _, _) = post_with_headers(&app, "/detokenize", &key, body("scorer")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = post_with_headers(&app, "/tokenize", &key, body("scorer")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        events(&app).await,
+        vec![(14, 0, 0, 1), (14, 7, 0, 1), (14, 0, 0, 1)]
+    );
 }

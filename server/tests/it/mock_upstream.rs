@@ -90,6 +90,7 @@ impl MockUpstream {
             .route("/v1/images/variations", post(answer))
             .route("/v1/moderations", post(answer))
             .route("/v1/score", post(answer))
+            .route("/detokenize", post(answer))
             .route("/v1/models", axum::routing::get(list_models))
             // vLLM's tokenizer sits at the server's root, beside `/v1`.
             .route("/tokenize", post(tokenize))
@@ -305,6 +306,7 @@ async fn answer(
             return crate::mock_media::images(n);
         }
         "/v1/moderations" => return crate::mock_media::moderations(&body),
+        "/detokenize" => return Json(json!({ "prompt": "hi" })).into_response(),
         "/v1/score" => {
             return Json(
                 json!({ "id": "score-1", "object": "list", "model": body["model"],

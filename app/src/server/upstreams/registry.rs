@@ -167,15 +167,18 @@ impl Registry {
 
         let mut upstreams = HashMap::new();
         for row in &upstream_rows {
+            // Every field the client is built from: a change to any of them rebuilds it.
             let fingerprint = format!(
-                "{}\n{}\n{:?}\n{:?}\n{}\n{}\n{}",
+                "{}\n{}\n{}\n{:?}\n{:?}\n{}\n{}\n{}\n{:?}",
                 row.name,
                 row.base_url,
+                row.api,
                 row.credential_sealed,
                 row.extra_headers,
                 row.connect_timeout_ms,
                 row.idle_timeout_ms,
-                row.discover_models
+                row.discover_models,
+                row.extra_paths
             );
             let upstream = match old.upstreams.get(&row.upstream_id) {
                 Some((f, u)) if *f == fingerprint => u.clone(),
