@@ -2,7 +2,7 @@
 //! ones they are allowed to use. Names that exist only through discovery are shown alongside,
 //! read-only. Target health is this instance's view.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use serde_json::json;
@@ -40,6 +40,7 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
                 input_price_micros: r.input_price_micros,
                 output_price_micros: r.output_price_micros,
                 unit_price_micros: r.unit_price_micros,
+                image_prices: image_prices(r.image_prices.as_deref()),
             }
         })
         .collect();
@@ -69,6 +70,7 @@ pub async fn list(services: &Services, _admin: Admin<'_>) -> Result<Vec<ModelInf
             input_price_micros: m.prices.input_micros,
             output_price_micros: m.prices.output_micros,
             unit_price_micros: m.prices.unit_micros,
+            image_prices: (*m.prices.images).clone(),
         });
     }
     models.sort_by(|a, b| a.name.cmp(&b.name));
@@ -157,7 +159,9 @@ fn check_prices(
     input: Option<i64>,
     output: Option<i64>,
     unit: Option<i64>,
+    images: &BTreeMap<String, i64>,
 ) -> Result<(), CoreError> {
+    check_image_prices(images)?;
     for (field, price) in [
         ("input_price_micros", input),
         ("output_price_micros", output),
@@ -182,8 +186,14 @@ pub async fn set_discovered_prices(
     input_price_micros: Option<i64>,
     output_price_micros: Option<i64>,
     unit_price_micros: Option<i64>,
+    image_prices: &BTreeMap<String, i64>,
 ) -> Result<(), CoreError> {
-    check_prices(input_price_micros, output_price_micros, unit_price_micros)?;
+    check_prices(
+        input_price_micros,
+        output_price_micros,
+        unit_price_micros,
+        image_prices,
+    )?;
     let known = services.registry.model(name).is_some_and(|m| m.discovered);
     if !known {
         return Err(CoreError::NotFound("discovered model"));
@@ -194,6 +204,7 @@ pub async fn set_discovered_prices(
         input_price_micros,
         output_price_micros,
         unit_price_micros,
+        images_json(image_prices).as_deref(),
         Utc::now(),
     )
     .await?;
@@ -202,7 +213,7 @@ pub async fn set_discovered_prices(
         .details(json!({
             "discovered": true,
             "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
-            "unit_price_micros": unit_price_micros,
+            "unit_price_micros": unit_price_micros, "image_prices": image_prices,
         }));
     audit::record(&services.db, &event).await?;
     reload(services).await
@@ -215,14 +226,21 @@ pub async fn set_prices(
     input_price_micros: Option<i64>,
     output_price_micros: Option<i64>,
     unit_price_micros: Option<i64>,
+    image_prices: &BTreeMap<String, i64>,
 ) -> Result<ModelInfo, CoreError> {
-    check_prices(input_price_micros, output_price_micros, unit_price_micros)?;
+    check_prices(
+        input_price_micros,
+        output_price_micros,
+        unit_price_micros,
+        image_prices,
+    )?;
     let found = db::models::set_prices(
         &services.db,
         model_id,
         input_price_micros,
         output_price_micros,
         unit_price_micros,
+        images_json(image_prices).as_deref(),
         Utc::now(),
     )
     .await?;
@@ -233,7 +251,7 @@ pub async fn set_prices(
         .target("model", model_id)
         .details(json!({
             "input_price_micros": input_price_micros, "output_price_micros": output_price_micros,
-            "unit_price_micros": unit_price_micros,
+            "unit_price_micros": unit_price_micros, "image_prices": image_prices,
         }));
     audit::record(&services.db, &event).await?;
     reload(services).await?;
@@ -278,6 +296,7 @@ async fn get(services: &Services, model_id: &str) -> Result<ModelInfo, CoreError
         input_price_micros: r.input_price_micros,
         output_price_micros: r.output_price_micros,
         unit_price_micros: r.unit_price_micros,
+        image_prices: image_prices(r.image_prices.as_deref()),
     })
 }
 
@@ -372,4 +391,45 @@ fn name_taken(e: CoreError, name: &str) -> CoreError {
     } else {
         e
     }
+}
+
+/// Stored image prices (a JSON object); unreadable ones read as none.
+fn image_prices(json: Option<&str>) -> BTreeMap<String, i64> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
+
+/// Image prices as stored: `None` for none.
+fn images_json(prices: &BTreeMap<String, i64>) -> Option<String> {
+    (!prices.is_empty()).then(|| serde_json::to_string(prices).unwrap_or_default())
+}
+
+/// Image prices: at most 64, each keyed `quality`, `size` (`1024x1536`) or `quality/size`,
+/// none negative.
+pub(crate) fn check_image_prices(prices: &BTreeMap<String, i64>) -> Result<(), CoreError> {
+    let invalid = |m: String| Err(CoreError::invalid("image_prices", m));
+    if prices.len() > 64 {
+        return invalid("price at most 64 kinds of image".into());
+    }
+    for (key, price) in prices {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 32
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let ok = match key.split_once('/') {
+            Some((quality, size)) => plain(quality) && plain(size),
+            None => plain(key),
+        };
+        if !ok {
+            return invalid(format!(
+                "`{key}` is not a quality, a size (1024x1536) or quality/size"
+            ));
+        }
+        if *price < 0 {
+            return invalid(format!("the price of `{key}` cannot be negative"));
+        }
+    }
+    Ok(())
 }

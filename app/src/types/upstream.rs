@@ -170,6 +170,10 @@ pub struct ModelInfo {
     /// characters spoken, an image, a search unit.
     #[serde(default)]
     pub unit_price_micros: Option<i64>,
+    /// The same, per image, by `quality/size` (`high/1024x1536`), `size` or `quality`, where an
+    /// image's answer (or request) names them; an image none matches costs the unit price.
+    #[serde(default)]
+    pub image_prices: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

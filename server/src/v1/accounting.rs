@@ -12,7 +12,7 @@ use app::server::{
     limits::Reservation,
     metrics::{Metrics, TokenLabels},
     upstreams::registry::Prices,
-    usage::{Tokens, UsageEvent, UsageRecorder},
+    usage::{Tokens, Unit, UsageEvent, UsageRecorder},
 };
 
 pub struct Accounting {
@@ -22,6 +22,8 @@ pub struct Accounting {
     prices: Prices,
     /// The prompt estimate and the most the answer may take, as reserved.
     estimate: Tokens,
+    /// What one image of this request costs, by its quality and size.
+    image_price: Option<i64>,
 }
 
 /// What a request used, as far as Portcullis can tell.
@@ -54,7 +56,14 @@ impl Accounting {
             reservation,
             prices,
             estimate,
+            image_price: None,
         }
+    }
+
+    /// Prices the request's images by their `quality` and `size` ([`Prices::image_price`]);
+    /// the answer's, where it names them, replace the request's.
+    pub fn price_images(&mut self, quality: Option<&str>, size: Option<&str>) {
+        self.image_price = self.prices.image_price(quality, size);
     }
 
     /// Records the request's one usage event with what it used.
@@ -86,7 +95,10 @@ impl Accounting {
         event.cost_micros = self
             .prices
             .cost(event.prompt_tokens, event.completion_tokens)
-            .saturating_add(self.prices.unit_cost(event.endpoint.unit(), event.units));
+            .saturating_add(match (event.endpoint.unit(), self.image_price) {
+                (Unit::Images, Some(each)) => each.max(0).saturating_mul(event.units.max(0)),
+                (unit, _) => self.prices.unit_cost(unit, event.units),
+            });
         self.reservation.settle(
             event.prompt_tokens.saturating_add(event.completion_tokens),
             event.cost_micros,

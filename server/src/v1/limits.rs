@@ -224,6 +224,9 @@ mod tests {
             input_micros: Some(1_000_000),
             output_micros: Some(2_000_000),
             unit_micros: Some(7),
+            images: std::sync::Arc::new(
+                [("high/1024x1536".to_owned(), 40), ("hd".to_owned(), 20)].into(),
+            ),
         };
         let d = of(&asked, Endpoint::ChatCompletions, &priced);
         assert_eq!(d.cost_micros, 100 + 2 * 200);
@@ -231,6 +234,13 @@ mod tests {
         assert_eq!(priced.unit_cost(Unit::Images, 3), 21);
         assert_eq!(priced.unit_cost(Unit::Characters, 1001), 8);
         assert_eq!(priced.unit_cost(Unit::Tokens, 1000), 0);
+        // An image by its quality and size, most specific first, else the unit price.
+        assert_eq!(
+            priced.image_price(Some("high"), Some("1024x1536")),
+            Some(40)
+        );
+        assert_eq!(priced.image_price(Some("hd"), Some("1024x1024")), Some(20));
+        assert_eq!(priced.image_price(Some("low"), None), Some(7));
         // What audio, images and declared paths ask for is not reserved as tokens.
         let speech = of(&asked, Endpoint::AudioSpeech, &priced);
         assert_eq!((speech.tokens, speech.cost_micros), (0, 0));

@@ -11,6 +11,8 @@ use serde_json::Value;
 pub struct Measured {
     pub tokens: Option<Tokens>,
     pub units: i64,
+    /// For images: the `quality` and `size` the answer names (gpt-image answers do).
+    pub variant: Option<(Option<String>, Option<String>)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,6 +64,7 @@ pub fn answer(kind: Endpoint, body: &[u8]) -> Measured {
         return Measured {
             tokens: None,
             units,
+            variant: None,
         };
     };
     let usage = v
@@ -100,7 +103,15 @@ pub fn answer(kind: Endpoint, body: &[u8]) -> Measured {
         Unit::Requests => 1,
         Unit::Tokens | Unit::PromptTokens | Unit::Characters => 0,
     };
-    Measured { tokens, units }
+    let variant = (kind.unit() == Unit::Images).then(|| {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        (text("quality"), text("size"))
+    });
+    Measured {
+        tokens,
+        units,
+        variant,
+    }
 }
 
 #[cfg(test)]
@@ -121,7 +132,8 @@ mod tests {
             answer(Endpoint::Rerank, vllm_rerank),
             Measured {
                 tokens: t(42, 0),
-                units: 1
+                units: 1,
+                variant: None,
             }
         );
         let cohere = br#"{"results":[],"meta":{"billed_units":{"search_units":2}}}"#;
@@ -129,7 +141,8 @@ mod tests {
             answer(Endpoint::Rerank, cohere),
             Measured {
                 tokens: None,
-                units: 2
+                units: 2,
+                variant: None,
             }
         );
         let whisper = br#"{"text":"hi","duration":3.2}"#;
@@ -141,12 +154,13 @@ mod tests {
             answer(Endpoint::AudioTranscriptions, tokens).tokens,
             t(14, 3)
         );
-        let images = br#"{"created":1,"data":[{"b64_json":"AA"},{"b64_json":"AA"}],"usage":{"input_tokens":5,"output_tokens":100}}"#;
+        let images = br#"{"created":1,"quality":"high","size":"1024x1536","data":[{"b64_json":"AA"},{"b64_json":"AA"}],"usage":{"input_tokens":5,"output_tokens":100}}"#;
         assert_eq!(
             answer(Endpoint::ImagesGenerations, images),
             Measured {
                 tokens: t(5, 100),
-                units: 2
+                units: 2,
+                variant: Some((Some("high".into()), Some("1024x1536".into()))),
             }
         );
         assert_eq!(

@@ -98,6 +98,20 @@ impl Payload {
         Ok(i64::try_from(input).unwrap_or(i64::MAX))
     }
 
+    /// The `quality` and `size` of the images asked for, where the request names them.
+    pub fn image_variant(&self) -> (Option<String>, Option<String>) {
+        let field = |name: &str| match self {
+            Self::Json(r) => r
+                .value()
+                .ok()?
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            Self::Upload(u) => u.field(name).map(str::to_owned),
+        };
+        (field("quality"), field("size"))
+    }
+
     /// Whole seconds of audio uploaded, where the file's header tells.
     pub async fn audio_seconds(&self) -> Option<i64> {
         match self {

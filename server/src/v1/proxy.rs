@@ -240,16 +240,28 @@ async fn forward(
         }
         None => Translated::default(),
     };
-    let prices = routed.prices;
+    let prices = routed.prices.clone();
     let estimate = request.estimate(kind, services.default_max_tokens);
     let mut demand = limits::demand(estimate, &prices);
     let units_expected = request.expected_units(kind, units_asked);
-    demand.cost_micros = demand
-        .cost_micros
-        .saturating_add(prices.unit_cost(kind.unit(), units_expected));
+    let (quality, size) = match kind.unit() {
+        Unit::Images => request.image_variant(),
+        _ => (None, None),
+    };
+    let unit_cost = match kind.unit() {
+        Unit::Images => prices
+            .image_price(quality.as_deref(), size.as_deref())
+            .unwrap_or(0)
+            .saturating_mul(units_expected),
+        unit => prices.unit_cost(unit, units_expected),
+    };
+    demand.cost_micros = demand.cost_micros.saturating_add(unit_cost);
     let reservation = limits::admit(services, who, demand).await?;
     let rate_headers = reservation.headers;
     let mut accounting = Accounting::new(services, reservation, prices, estimate);
+    if kind.unit() == Unit::Images {
+        accounting.price_images(quality.as_deref(), size.as_deref());
+    }
     let streamed = request.streamed(kind);
     let client_wants_usage = request.client_wants_usage();
     let event = |target_id: Option<String>, status: u16, outcome: Outcome| UsageEvent {
@@ -407,6 +419,12 @@ async fn forward(
                 ) => usage_tap::usage_in_answer(&bytes),
                 _ if status.is_success() => {
                     let measured = measure::answer(kind, &bytes);
+                    if let Some((q, s)) = &measured.variant {
+                        accounting.price_images(
+                            q.as_deref().or(quality.as_deref()),
+                            s.as_deref().or(size.as_deref()),
+                        );
+                    }
                     // An answer that does not say how long the audio was: the file's header.
                     ev.units = match (measured.units, kind.unit()) {
                         (0, Unit::AudioSeconds) => units_asked,

@@ -532,6 +532,21 @@ async fn a_budget_charges_images_at_the_models_unit_price_and_refuses_them_unpri
     assert!(text.contains("insufficient_quota"), "{text}");
     let (status, _, _) = post_with_headers(&app, "/v1/images/generations", &key, images(1)).await;
     assert_eq!(status, StatusCode::OK);
+    // Priced by quality (and size): two high-quality images at 50 fit the last 100.
+    let by_quality = json!({ "model_id": llama["model_id"], "input_price_micros": 0, "output_price_micros": 0,
+        "unit_price_micros": 300, "image_prices": { "high": 50, "high/1792x1024": 90 } });
+    let priced = app
+        .call("/api/models/set_prices", by_quality, Some(&admin))
+        .await;
+    assert_eq!(priced.body["image_prices"]["high"], 50, "{}", priced.body);
+    let high = json!({ "model": "llama", "prompt": "a cat", "n": 2, "quality": "high", "size": "1024x1024" });
+    let (status, _, text) =
+        post_with_headers(&app, "/v1/images/generations", &key, high.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let bad = json!({ "model_id": llama["model_id"], "image_prices": { "high": -1 } });
+    app.call("/api/models/set_prices", bad, Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid");
     app.services.shutdown().await;
     assert_eq!(
         app.db
@@ -541,6 +556,6 @@ async fn a_budget_charges_images_at_the_models_unit_price_and_refuses_them_unpri
             )
             .await,
         // The mock reports 5 + 50 tokens an answer too, at a price of 0.
-        600 + 300
+        600 + 300 + 2 * 50
     );
 }

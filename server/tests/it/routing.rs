@@ -732,6 +732,7 @@ async fn the_file_prices_its_models_and_leaves_the_rest_to_the_api(backend: Back
         name: "whisper".into(),
         targets: target(),
         unit_price_micros: Some(100),
+        image_prices: Some([("hd".to_owned(), 80)].into()),
         ..ModelSpec::default()
     };
     config::apply(
@@ -753,6 +754,7 @@ async fn the_file_prices_its_models_and_leaves_the_rest_to_the_api(backend: Back
     };
     let model = listed(app.call("/api/models/list", json!({}), Some(&admin)).await);
     assert_eq!(model["unit_price_micros"], 100, "{model}");
+    assert_eq!(model["image_prices"], json!({ "hd": 80 }));
     assert!(model["input_price_micros"].is_null());
     // Token prices set through the API survive a start whose file names none.
     app.call(

@@ -21,6 +21,14 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
     let input = RwSignal::new(shown(model.input_price_micros));
     let output = RwSignal::new(shown(model.output_price_micros));
     let unit = RwSignal::new(shown(model.unit_price_micros));
+    let images = RwSignal::new(
+        model
+            .image_prices
+            .iter()
+            .map(|(k, v)| format!("{k}={}", money(*v)))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
     let error = RwSignal::new(None::<AppError>);
     let saved = RwSignal::new(None::<String>);
     let save = Action::new_local(move |_: &()| {
@@ -36,10 +44,15 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
                 parse_money(&unit.get_untracked())
                     .map_err(|m| AppError::invalid("unit_price", m))
                     .map(|u| (i, o, u))
+            })
+            .and_then(|(i, o, u)| {
+                parse_image_prices(&images.get_untracked())
+                    .map_err(|m| AppError::invalid("image_prices", m))
+                    .map(|p| (i, o, u, p))
             });
         async move {
-            let (i, o, u) = prices?;
-            call(|| set_model_prices(id.clone(), i, o, u)).await
+            let (i, o, u, p) = prices?;
+            call(|| set_model_prices(id.clone(), i, o, u, Some(p.clone()))).await
         }
     });
     Effect::new(move |_| match save.value().get() {
@@ -66,10 +79,28 @@ pub fn ModelPrices(model: ModelInfo) -> impl IntoView {
                 "Per unit (audio second, 1K characters, image, search)"
                 <input type="text" inputmode="decimal" placeholder="unpriced" bind:value=unit />
             </label>
+            <label title="Per image of a quality, a size or both, as the answer (or request) names them; others cost the unit price">
+                "Per image by quality/size"
+                <input type="text" placeholder="high/1024x1536=0.25 1024x1024=0.04" bind:value=images />
+            </label>
             <button type="button" class="button subtle" disabled=move || save.pending().get()
                 on:click=move |_| { saved.set(None); save.dispatch(()); }>"Save prices"</button>
         </div>
         <ErrorNotice error=error />
         <SuccessNotice message=saved />
     }
+}
+
+/// `key=price` pairs separated by spaces or commas, prices in the currency.
+fn parse_image_prices(text: &str) -> Result<std::collections::BTreeMap<String, i64>, String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, price) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not quality/size=price"))?;
+            let micros = parse_money(price)?.ok_or_else(|| format!("`{pair}` has no price"))?;
+            Ok((key.trim().to_owned(), micros))
+        })
+        .collect()
 }

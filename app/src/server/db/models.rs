@@ -16,6 +16,8 @@ pub struct ModelRow {
     pub input_price_micros: Option<i64>,
     pub output_price_micros: Option<i64>,
     pub unit_price_micros: Option<i64>,
+    /// A JSON object of image prices by quality and size.
+    pub image_prices: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,7 +33,7 @@ pub struct TargetRow {
 
 pub async fn list(db: &Db) -> Result<Vec<ModelRow>, CoreError> {
     const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
-        output_price_micros, unit_price_micros from model order by name";
+        output_price_micros, unit_price_micros, image_prices from model order by name";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)
         .await)?)
@@ -39,7 +41,7 @@ pub async fn list(db: &Db) -> Result<Vec<ModelRow>, CoreError> {
 
 pub async fn find(db: &Db, model_id: &str) -> Result<Option<ModelRow>, CoreError> {
     const SQL: &str = "select model_id, name, enabled, source, created_at, input_price_micros, \
-        output_price_micros, unit_price_micros from model where model_id = $1";
+        output_price_micros, unit_price_micros, image_prices from model where model_id = $1";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .bind(model_id)
         .fetch_optional(pool)
@@ -180,16 +182,18 @@ pub async fn set_prices(
     input: Option<i64>,
     output: Option<i64>,
     unit: Option<i64>,
+    images: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, CoreError> {
     const SQL: &str = "update model set input_price_micros = $2, output_price_micros = $3, \
-        updated_at = $4, unit_price_micros = $5 where model_id = $1";
+        updated_at = $4, unit_price_micros = $5, image_prices = $6 where model_id = $1";
     let n = on_pool!(db, |pool| sqlx::query(SQL)
         .bind(model_id)
         .bind(input)
         .bind(output)
         .bind(now)
         .bind(unit)
+        .bind(images)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

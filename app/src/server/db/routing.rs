@@ -52,13 +52,15 @@ pub struct TargetRow {
     pub input_price_micros: Option<i64>,
     pub output_price_micros: Option<i64>,
     pub unit_price_micros: Option<i64>,
+    /// A JSON object of image prices by quality and size.
+    pub image_prices: Option<String>,
 }
 
 /// Enabled targets of enabled models, by model then target.
 pub async fn enabled_targets(db: &Db) -> Result<Vec<TargetRow>, CoreError> {
     const SQL: &str = "select m.name as model, m.created_at, t.target_id, t.upstream_id, \
         t.upstream_model, t.weight, m.input_price_micros, m.output_price_micros, \
-        m.unit_price_micros \
+        m.unit_price_micros, m.image_prices \
         from model m join model_target t on t.model_id = m.model_id \
         where m.enabled and t.enabled order by m.name, t.target_id";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
@@ -91,12 +93,19 @@ pub async fn discovered(db: &Db) -> Result<Vec<DiscoveredRow>, CoreError> {
         .await)?)
 }
 
-/// Prices set for discovered models: (name, input, output, unit).
-pub async fn discovered_prices(
-    db: &Db,
-) -> Result<Vec<(String, Option<i64>, Option<i64>, Option<i64>)>, CoreError> {
-    const SQL: &str = "select name, input_price_micros, output_price_micros, unit_price_micros \
-        from discovered_price";
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DiscoveredPriceRow {
+    pub name: String,
+    pub input_price_micros: Option<i64>,
+    pub output_price_micros: Option<i64>,
+    pub unit_price_micros: Option<i64>,
+    pub image_prices: Option<String>,
+}
+
+/// Prices set for discovered models.
+pub async fn discovered_prices(db: &Db) -> Result<Vec<DiscoveredPriceRow>, CoreError> {
+    const SQL: &str = "select name, input_price_micros, output_price_micros, unit_price_micros, \
+        image_prices from discovered_price";
     Ok(on_pool!(db, |pool| sqlx::query_as(SQL)
         .fetch_all(pool)
         .await)?)
@@ -109,15 +118,18 @@ pub async fn set_discovered_price(
     input: Option<i64>,
     output: Option<i64>,
     unit: Option<i64>,
+    images: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     const UPSERT: &str = "insert into discovered_price (name, input_price_micros, \
-        output_price_micros, unit_price_micros, updated_at) values ($1, $2, $3, $5, $4) \
+        output_price_micros, unit_price_micros, updated_at, image_prices) \
+        values ($1, $2, $3, $5, $4, $6) \
         on conflict (name) do update set input_price_micros = excluded.input_price_micros, \
         output_price_micros = excluded.output_price_micros, \
-        unit_price_micros = excluded.unit_price_micros, updated_at = excluded.updated_at";
+        unit_price_micros = excluded.unit_price_micros, image_prices = excluded.image_prices, \
+        updated_at = excluded.updated_at";
     const DELETE: &str = "delete from discovered_price where name = $1";
-    if input.is_none() && output.is_none() && unit.is_none() {
+    if input.is_none() && output.is_none() && unit.is_none() && images.is_none() {
         on_pool!(db, |pool| sqlx::query(DELETE)
             .bind(name)
             .execute(pool)
@@ -130,6 +142,7 @@ pub async fn set_discovered_price(
             .bind(output)
             .bind(now)
             .bind(unit)
+            .bind(images)
             .execute(pool)
             .await
             .map(drop))?;

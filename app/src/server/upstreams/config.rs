@@ -43,6 +43,9 @@ pub struct ModelSpec {
     pub output_price_micros: Option<i64>,
     #[serde(default)]
     pub unit_price_micros: Option<i64>,
+    /// Per image by `quality/size`, `size` or `quality`.
+    #[serde(default)]
+    pub image_prices: Option<std::collections::BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +107,11 @@ pub fn check(upstreams: &[UpstreamSpec], models: &[ModelSpec]) -> Result<(), Cor
                 "model `{}`: a price cannot be negative",
                 m.name
             )));
+        }
+        if let Some(images) = &m.image_prices
+            && let Err(e) = crate::server::models::check_image_prices(images)
+        {
+            return Err(CoreError::Config(format!("model `{}`: {e}", m.name)));
         }
         for t in &m.targets {
             if !names.contains(t.upstream.as_str()) {
@@ -210,7 +218,8 @@ pub async fn apply(
     const PRICES: &str = "update model set \
         input_price_micros = coalesce($2, input_price_micros), \
         output_price_micros = coalesce($3, output_price_micros), \
-        unit_price_micros = coalesce($4, unit_price_micros) where model_id = $1";
+        unit_price_micros = coalesce($4, unit_price_micros), \
+        image_prices = coalesce($5, image_prices) where model_id = $1";
     const CLEAR_TARGETS: &str = "delete from model_target where model_id = $1";
     const TARGET: &str = "insert into model_target (target_id, model_id, upstream_id, upstream_model, weight) \
         values ($1, $2, $3, $4, $5)";
@@ -253,6 +262,11 @@ pub async fn apply(
                 .bind(m.input_price_micros)
                 .bind(m.output_price_micros)
                 .bind(m.unit_price_micros)
+                .bind(
+                    m.image_prices
+                        .as_ref()
+                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
+                )
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(CLEAR_TARGETS)

@@ -5,7 +5,7 @@
 //! [`Health`], across rebuilds.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, PoisonError, RwLock},
     time::{Duration, Instant},
 };
@@ -64,12 +64,14 @@ pub struct Model {
 }
 
 /// A model's prices, in micro-units of the deployment's currency per million tokens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prices {
     pub input_micros: Option<i64>,
     pub output_micros: Option<i64>,
     /// Per unit of a non-token endpoint (see [`Self::unit_cost`]).
     pub unit_micros: Option<i64>,
+    /// Per image, by `quality/size`, `size` or `quality` ([`Self::image_price`]).
+    pub images: Arc<BTreeMap<String, i64>>,
 }
 
 impl Prices {
@@ -84,8 +86,41 @@ impl Prices {
             Unit::Tokens | Unit::PromptTokens => {
                 self.input_micros.is_some() || self.output_micros.is_some()
             }
+            Unit::Images => self.unit_micros.is_some() || !self.images.is_empty(),
             _ => self.unit_micros.is_some(),
         }
+    }
+
+    /// From stored fields; the image prices as their JSON object (unreadable: none).
+    pub fn from_parts(
+        input_micros: Option<i64>,
+        output_micros: Option<i64>,
+        unit_micros: Option<i64>,
+        images: Option<&str>,
+    ) -> Self {
+        let images = images
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        Self {
+            input_micros,
+            output_micros,
+            unit_micros,
+            images: Arc::new(images),
+        }
+    }
+
+    /// What one image of `quality` and `size` costs: the most specific of `quality/size`,
+    /// `size` and `quality` that is priced, else the unit price.
+    pub fn image_price(&self, quality: Option<&str>, size: Option<&str>) -> Option<i64> {
+        let keys = [
+            quality.zip(size).map(|(q, s)| format!("{q}/{s}")),
+            size.map(str::to_owned),
+            quality.map(str::to_owned),
+        ];
+        keys.iter()
+            .flatten()
+            .find_map(|k| self.images.get(k).copied())
+            .or(self.unit_micros)
     }
 
     /// What `units` of `unit` cost: the unit price per audio second, image, search unit or
@@ -154,13 +189,14 @@ impl Registry {
         let discovered_prices: HashMap<String, Prices> = routing::discovered_prices(db)
             .await?
             .into_iter()
-            .map(|(name, input_micros, output_micros, unit_micros)| {
-                let prices = Prices {
-                    input_micros,
-                    output_micros,
-                    unit_micros,
-                };
-                (name, prices)
+            .map(|r| {
+                let prices = Prices::from_parts(
+                    r.input_price_micros,
+                    r.output_price_micros,
+                    r.unit_price_micros,
+                    r.image_prices.as_deref(),
+                );
+                (r.name, prices)
             })
             .collect();
         let old = self.current();
@@ -221,11 +257,12 @@ impl Registry {
                     created_at: r.created_at,
                     discovered: false,
                     targets: Vec::new(),
-                    prices: Prices {
-                        input_micros: r.input_price_micros,
-                        output_micros: r.output_price_micros,
-                        unit_micros: r.unit_price_micros,
-                    },
+                    prices: Prices::from_parts(
+                        r.input_price_micros,
+                        r.output_price_micros,
+                        r.unit_price_micros,
+                        r.image_prices.as_deref(),
+                    ),
                 })
                 .targets
                 .push(t);
@@ -244,7 +281,7 @@ impl Registry {
                 &d.name,
                 1,
             );
-            let prices = discovered_prices.get(&d.name).copied().unwrap_or_default();
+            let prices = discovered_prices.get(&d.name).cloned().unwrap_or_default();
             let m = models.entry(d.name.clone()).or_insert_with(|| Model {
                 name: d.name,
                 created_at: d.created_at,

@@ -4,7 +4,7 @@ use leptos::server_fn::codec::Json;
 use crate::AppError;
 
 /// `POST /api/models/set_discovered_prices` `{name, input_price_micros, output_price_micros,
-/// unit_price_micros}`: prices a model that exists only because an upstream lists it, per
+/// unit_price_micros, image_prices}`: prices a model that exists only because an upstream lists it, per
 /// million prompt and completion tokens and per unit (audio second, 1,000 characters, image,
 /// search unit) in micro-units (`null` for all: unpriced again). A model without a price for
 /// what a request uses is refused to keys under a spending limit.
@@ -14,6 +14,7 @@ pub async fn set_discovered_model_prices(
     input_price_micros: Option<i64>,
     output_price_micros: Option<i64>,
     unit_price_micros: Option<i64>,
+    image_prices: Option<std::collections::BTreeMap<String, i64>>,
 ) -> Result<(), AppError> {
     use crate::server::{api, models};
     api::run(|call| async move {
@@ -25,6 +26,7 @@ pub async fn set_discovered_model_prices(
             input_price_micros,
             output_price_micros,
             unit_price_micros,
+            &image_prices.unwrap_or_default(),
         )
         .await
     })
