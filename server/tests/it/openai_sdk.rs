@@ -49,7 +49,8 @@ pub async fn sdk_gateway_with(
              credential_env = \"UPSTREAM_KEY\"\ndiscover_models = true\n\n\
              [[upstreams]]\nname = \"anthropic\"\napi = \"anthropic\"\nbase_url = \"{}\"\n\
              credential_env = \"ANTHROPIC_KEY\"\n\n\
-             [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n\n\
+             [[models]]\nname = \"llama\"\ntargets = [{{ upstream = \"local\", model = \"upstream-llama\" }}]\n\
+             input_price_micros = 1000000\noutput_price_micros = 2000000\nunit_price_micros = 10\n\n\
              [[models]]\nname = \"claude\"\ntargets = [{{ upstream = \"anthropic\", model = \"claude-mock\" }}]\n",
             up.base_url, claude.base_url
         ),
@@ -93,36 +94,41 @@ pub async fn sdk_gateway_with(
     (d, server, key)
 }
 
-/// Runs `tests/sdk/<script>` against a fresh gateway (at `base_path` under its address) and
-/// asserts it passed and that each upstream only ever saw its own credential (and, with
-/// `uses_claude`, that the Anthropic one was used).
-pub async fn sdk_check(script: &str, base_path: &str, uses_claude: bool) {
-    let python = python();
-    let up = MockUpstream::start("alpha").await;
-    let claude = MockAnthropic::start("claude").await;
-    let (_dir, server, key) = sdk_gateway(&up, &claude).await;
+/// Runs `tests/sdk/<script>` against `server` (at `base_path` under its address) with `key`,
+/// and asserts it passed.
+async fn run_script(script: &str, server: &Server, base_path: &str, key: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sdk")
         .join(script);
-    let result = tokio::process::Command::new(&python)
+    let result = tokio::process::Command::new(python())
         .arg(&script)
         .env(
             "PORTCULLIS_BASE_URL",
             format!("http://{}{base_path}", server.addr),
         )
-        .env("PORTCULLIS_KEY", &key)
+        .env("PORTCULLIS_KEY", key)
         .env("PORTCULLIS_MODEL", "llama")
         .env("PORTCULLIS_CLAUDE_MODEL", "claude")
         .output()
         .await
         .expect("run python");
-    server.stop().await;
     assert!(
         result.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&result.stdout),
         String::from_utf8_lossy(&result.stderr)
     );
+}
+
+/// Runs `tests/sdk/<script>` against a fresh gateway (at `base_path` under its address) and
+/// asserts it passed and that each upstream only ever saw its own credential (and, with
+/// `uses_claude`, that the Anthropic one was used).
+pub async fn sdk_check(script: &str, base_path: &str, uses_claude: bool) {
+    let up = MockUpstream::start("alpha").await;
+    let claude = MockAnthropic::start("claude").await;
+    let (_dir, server, key) = sdk_gateway(&up, &claude).await;
+    run_script(script, &server, base_path, &key).await;
+    server.stop().await;
     assert!(
         up.received()
             .iter()
@@ -143,6 +149,116 @@ pub async fn sdk_check(script: &str, base_path: &str, uses_claude: bool) {
 #[tokio::test]
 async fn the_official_openai_python_package_works_against_the_gateway() {
     sdk_check("openai_check.py", "/v1", true).await;
+}
+
+/// The usage the SDK user's requests left, by endpoint, read through the management API as
+/// the user sees it: (endpoint, units, cost) of each request, once the writer has stored the
+/// one to `last_endpoint` (the script's last).
+async fn usage_of_sdk_user(server: &Server, last_endpoint: &str) -> Vec<(String, i64, i64)> {
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "sdk", "password": "sdk user's long password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-in: {login}"));
+    // A user made on the console changes the one-time password first.
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/auth/change_password"))
+        .bearer_auth(first)
+        .json(&serde_json::json!({ "current_password": "sdk user's long password", "new_password": "the sdk user's own new password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("password change: {session}"))
+        .to_owned();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..100 {
+        let page: serde_json::Value = client
+            .post(format!("{base}/api/usage/events"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "limit": 500 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        last = page;
+        if events.iter().any(|e| e["endpoint"] == last_endpoint) {
+            return events
+                .iter()
+                .map(|e| {
+                    (
+                        e["endpoint"].as_str().unwrap_or_default().to_owned(),
+                        e["units"].as_i64().unwrap_or_default(),
+                        e["cost_micros"].as_i64().unwrap_or_default(),
+                    )
+                })
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the usage of the SDK's requests was not recorded: {last}");
+}
+
+/// Each endpoint's requests in the usage, with their units and costs, after the SDK script.
+#[tokio::test]
+async fn the_openai_packages_requests_are_recorded_with_their_units_and_costs() {
+    let up = MockUpstream::start("alpha").await;
+    let claude = MockAnthropic::start("claude").await;
+    let (_dir, server, key) = sdk_gateway(&up, &claude).await;
+    run_script("openai_check.py", &server, "/v1", &key).await;
+    let usage = usage_of_sdk_user(&server, "embeddings").await;
+    server.stop().await;
+    let of = |endpoint: &str| {
+        usage
+            .iter()
+            .filter(|(e, _, _)| e == endpoint)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // 102,400 bytes the mock hears in 2.5 s: 3 seconds at 10 each.
+    assert!(
+        of("audio/transcriptions").contains(&("audio/transcriptions".into(), 3, 30)),
+        "{usage:?}"
+    );
+    // "Hello": 5 characters at 10 per 1,000, rounded up.
+    assert_eq!(of("audio/speech"), vec![("audio/speech".into(), 5, 1)]);
+    // Two images, and one edit, at 10 each, and the mock's 5 + 50 tokens at 1 and 2 each.
+    let images = of("images/generations");
+    assert_eq!(
+        images,
+        vec![("images/generations".into(), 2, 20 + 5 + 100)],
+        "{usage:?}"
+    );
+    assert_eq!(
+        of("images/edits"),
+        vec![("images/edits".into(), 1, 10 + 5 + 100)]
+    );
+    assert!(
+        of("moderations")
+            .iter()
+            .all(|(_, units, cost)| *units == 0 && *cost > 0)
+    );
+    // Priced where its model is ("llama"); the Claude model here has no prices.
+    assert!(
+        of("responses").iter().any(|(_, _, cost)| *cost > 0),
+        "{usage:?}"
+    );
 }
 
 #[tokio::test]
