@@ -10,31 +10,16 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring},
+    server::{CoreError, db::routing::UpstreamRow, seal, secrets::Keyring, usage::Endpoint},
     types::UpstreamApi,
 };
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The paths called on every upstream, whose URLs are worth parsing once.
-const PROXIED_PATHS: [&str; 15] = [
-    "chat/completions",
-    "responses",
-    "rerank",
-    "audio/transcriptions",
-    "audio/translations",
-    "audio/speech",
-    "images/generations",
-    "images/edits",
-    "images/variations",
-    "moderations",
-    "completions",
-    "embeddings",
-    "models",
-    "messages",
-    "messages/count_tokens",
-];
+/// The paths called on every upstream, whose URLs are worth parsing once: each endpoint's own
+/// (but a declared path, which is the client's), and these.
+const OTHER_PATHS: [&str; 2] = ["models", "messages/count_tokens"];
 
 /// The `anthropic-version` sent to an Anthropic upstream when the client named none (a request
 /// translated from chat completions): the version whose shapes the translation writes.
@@ -118,11 +103,14 @@ impl Upstream {
             );
         }
         let base_url = s.base_url.trim_end_matches('/').to_owned();
-        let urls = PROXIED_PATHS
+        let urls = Endpoint::ALL
             .iter()
+            .filter(|e| **e != Endpoint::Passthrough)
+            .map(|e| e.name())
+            .chain(OTHER_PATHS)
             .filter_map(|path| {
                 Some((
-                    *path,
+                    path,
                     reqwest::Url::parse(&format!("{base_url}/{path}")).ok()?,
                 ))
             })

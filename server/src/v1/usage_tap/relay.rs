@@ -2,7 +2,7 @@
 //! came in, or translated into the client's, with the usage it reports noted and the end of the
 //! answer recognised (`[DONE]`, `message_stop`, `response.completed`, an error event).
 
-use app::server::usage::{Endpoint, Outcome};
+use app::server::usage::{Endpoint, Outcome, Tokens};
 use bytes::Bytes;
 use eventsource_stream::Event;
 use serde_json::{Value, json};
@@ -114,17 +114,14 @@ impl Relay {
                         Some(Outcome::Completed),
                     );
                 }
-                if let Some((counted, _)) = usage_in(&ev.data) {
-                    *tokens = Some(counted);
-                }
-                let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else {
-                    return (None, None);
+                let chunk = match chat_chunk(&ev.data, tokens) {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => return (None, None),
+                    Err(message) => {
+                        let out = self.error_event(&message, "upstream_error");
+                        return (Some(out), Some(Outcome::UpstreamError));
+                    }
                 };
-                // A failure the upstream reports in the stream, in OpenAI's envelope.
-                if let Some(message) = chunk.pointer("/error/message").and_then(Value::as_str) {
-                    let out = self.error_event(message, "upstream_error");
-                    return (Some(out), Some(Outcome::UpstreamError));
-                }
                 let events = t.chunk(&chunk);
                 (
                     (!events.is_empty()).then(|| anthropic_events(&events)),
@@ -133,15 +130,13 @@ impl Relay {
             }
             Self::MessagesToChat(t) => {
                 anthropic::usage::in_event(&ev.event, &ev.data, tokens);
-                let data = serde_json::from_str::<Value>(&ev.data).unwrap_or(Value::Null);
-                if ev.event == "error" {
-                    let message = data
-                        .pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("the upstream failed");
-                    let out = self.error_event(message, "upstream_error");
-                    return (Some(out), Some(Outcome::UpstreamError));
-                }
+                let data = match anthropic_event(&ev.event, &ev.data) {
+                    Ok(data) => data,
+                    Err(message) => {
+                        let out = self.error_event(&message, "upstream_error");
+                        return (Some(out), Some(Outcome::UpstreamError));
+                    }
+                };
                 let mut out: String = t
                     .event(&ev.event, &data)
                     .iter()
@@ -194,16 +189,14 @@ impl Relay {
                         Some(Outcome::Completed),
                     );
                 }
-                if let Some((counted, _)) = usage_in(&ev.data) {
-                    *tokens = Some(counted);
-                }
-                let Ok(chunk) = serde_json::from_str::<Value>(&ev.data) else {
-                    return (None, None);
+                let chunk = match chat_chunk(&ev.data, tokens) {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => return (None, None),
+                    Err(message) => {
+                        let out = self.error_event(&message, "upstream_error");
+                        return (Some(out), Some(Outcome::UpstreamError));
+                    }
                 };
-                if let Some(message) = chunk.pointer("/error/message").and_then(Value::as_str) {
-                    let out = self.error_event(message, "upstream_error");
-                    return (Some(out), Some(Outcome::UpstreamError));
-                }
                 let events = t.chunk(&chunk);
                 (
                     (!events.is_empty()).then(|| Bytes::from(responses::stream::sse(&events))),
@@ -212,15 +205,13 @@ impl Relay {
             }
             Self::MessagesToResponses(t, keeper) => {
                 anthropic::usage::in_event(&ev.event, &ev.data, tokens);
-                let data = serde_json::from_str::<Value>(&ev.data).unwrap_or(Value::Null);
-                if ev.event == "error" {
-                    let message = data
-                        .pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("the upstream failed");
-                    let out = self.error_event(message, "upstream_error");
-                    return (Some(out), Some(Outcome::UpstreamError));
-                }
+                let data = match anthropic_event(&ev.event, &ev.data) {
+                    Ok(data) => data,
+                    Err(message) => {
+                        let out = self.error_event(&message, "upstream_error");
+                        return (Some(out), Some(Outcome::UpstreamError));
+                    }
+                };
                 let (chat, translator) = &mut **t;
                 let mut events = Vec::new();
                 for chunk in chat.event(&ev.event, &data) {
@@ -261,6 +252,34 @@ impl Relay {
         let body = json!({ "error": { "message": message, "type": "upstream_error", "param": null, "code": code } });
         Bytes::from(format!("data: {body}\n\n"))
     }
+}
+
+/// A chat chunk for a translator, its usage noted: `Ok(None)` for what is not JSON, `Err` with
+/// the message of a failure the upstream reports in the stream, in OpenAI's envelope.
+fn chat_chunk(data: &str, tokens: &mut Option<Tokens>) -> Result<Option<Value>, String> {
+    if let Some((counted, _)) = usage_in(data) {
+        *tokens = Some(counted);
+    }
+    let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+        return Ok(None);
+    };
+    match chunk.pointer("/error/message").and_then(Value::as_str) {
+        Some(message) => Err(message.to_owned()),
+        None => Ok(Some(chunk)),
+    }
+}
+
+/// An Anthropic event's data for a translator, or `Err` with the message of an `error` event.
+fn anthropic_event(name: &str, data: &str) -> Result<Value, String> {
+    let data = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
+    if name != "error" {
+        return Ok(data);
+    }
+    Err(data
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("the upstream failed")
+        .to_owned())
 }
 
 /// Hands the whole response in a stream's last event to the keeper, if there is one.
